@@ -1,0 +1,23 @@
+"""The back office as the actions see it.
+
+Actions talk to this interface only; `get_backoffice()` decides whether a
+simulated store or a real bank adapter stands behind it (helpdesk-assistant's
+`localmode` idea), so actions never know which.
+"""
+from __future__ import annotations
+
+from typing import Optional, Protocol
+
+from actions.backoffice.records import Card, CaseDetails, Terminal, Ticket, Transaction
+
+
+class BackOffice(Protocol):
+    def find_card(self, card_tail: str) -> Optional[Card]: ...
+
+    def find_terminal(self, terminal_id: str) -> Optional[Terminal]: ...
+
+    def find_transaction(self, reference_number: str) -> Optional[Transaction]: ...
+
+    def create_ticket(self, details: CaseDetails) -> Ticket: ...
+
+    def find_ticket(self, ticket_id: str) -> Optional[Ticket]: ...

@@ -1,0 +1,61 @@
+"""The records a back office returns, whatever system stands behind it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Optional
+
+
+@dataclass(frozen=True)
+class Card:
+    card_tail: str
+    state: str  # normal | frozen | insufficient | limit_reached | expired | reported_lost
+    balance: Decimal
+    daily_limit: Decimal
+    bank: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Terminal:
+    terminal_id: str
+    online: bool
+    signed_in: bool
+    hardware: str  # ok | printer_fault | card_reader_fault
+    merchant: str
+    offline_minutes: int = 0
+
+
+@dataclass(frozen=True)
+class Transaction:
+    reference_number: str
+    # credited | reversed | processing | returned_name_mismatch | pending_bank_maintenance
+    # | declined_no_debit | duplicate_debit
+    state: str
+    amount: Decimal
+    card_tail: str
+    terminal_id: str
+    time: str
+    payee_bank: str
+
+
+@dataclass(frozen=True)
+class CaseDetails:
+    """What a ticket records. Never a full card number, PIN or code."""
+
+    sender_id: str
+    symptom: str = ""
+    amount: Optional[str] = None
+    card_tail: Optional[str] = None
+    terminal_id: Optional[str] = None
+    reference_number: Optional[str] = None
+    bank: Optional[str] = None
+    steps_done: list[str] = field(default_factory=list)
+    handoff: bool = False
+
+
+@dataclass(frozen=True)
+class Ticket:
+    ticket_id: str
+    created_at: str
+    details: CaseDetails

@@ -1,0 +1,162 @@
+"""A simulated core-banking, terminal-management and ledger system in SQL.
+
+SQLite by default, any SQLAlchemy URL through `XIAOAN_BACKOFFICE_URL`
+(PostgreSQL in the scale-out set-up). The engine and the tables are made on
+first use, never at import, and seeded once from `fixtures.yml`.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Engine
+
+from actions.backoffice.records import Card, CaseDetails, Terminal, Ticket, Transaction
+
+FIXTURES = Path(__file__).with_name("fixtures.yml")
+
+metadata = MetaData()
+cards = Table(
+    "bo_cards", metadata,
+    Column("card_tail", String(4), primary_key=True),
+    Column("state", String(32), nullable=False),
+    Column("balance", String(24), nullable=False),
+    Column("daily_limit", String(24), nullable=False),
+    Column("bank", String(64), nullable=False),
+    Column("note", String(128), default=""),
+)
+terminals = Table(
+    "bo_terminals", metadata,
+    Column("terminal_id", String(8), primary_key=True),
+    Column("online", Boolean, nullable=False),
+    Column("signed_in", Boolean, nullable=False),
+    Column("hardware", String(32), nullable=False),
+    Column("merchant", String(64), nullable=False),
+    Column("offline_minutes", Integer, default=0),
+)
+transactions = Table(
+    "bo_transactions", metadata,
+    Column("reference_number", String(12), primary_key=True),
+    Column("state", String(40), nullable=False),
+    Column("amount", String(24), nullable=False),
+    Column("card_tail", String(4), nullable=False),
+    Column("terminal_id", String(8), nullable=False),
+    Column("time", String(20), nullable=False),
+    Column("payee_bank", String(64), nullable=False),
+)
+tickets = Table(
+    "bo_tickets", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ticket_id", String(24), unique=True),
+    Column("created_at", String(32), nullable=False),
+    Column("details", Text, nullable=False),
+)
+
+
+def load_fixtures(path: Path = FIXTURES) -> dict[str, list[dict[str, Any]]]:
+    """The one fixtures file, used by the store and the tests alike."""
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+class SimulatedBackOffice:
+    """The BackOffice interface over SQL tables seeded from fixtures."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._engine: Optional[Engine] = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._open()
+            return self._engine
+
+    def _open(self) -> Engine:
+        if self._url.startswith("sqlite:///"):
+            Path(self._url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(self._url, future=True, pool_pre_ping=True)
+        metadata.create_all(engine)
+        self._seed(engine)
+        return engine
+
+    @staticmethod
+    def _seed(engine: Engine) -> None:
+        data = load_fixtures()
+        with engine.begin() as conn:
+            for table, key, rows in (
+                (cards, "card_tail", data["cards"]),
+                (terminals, "terminal_id", data["terminals"]),
+                (transactions, "reference_number", data["transactions"]),
+            ):
+                present = {r[0] for r in conn.execute(select(table.c[key]))}
+                fresh = [dict(row) for row in rows if str(row[key]) not in present]
+                if fresh:
+                    conn.execute(insert(table), fresh)
+
+    def _one(self, table: Table, key: str, value: str) -> Optional[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(table).where(table.c[key] == value)).mappings().first()
+        return dict(row) if row else None
+
+    def find_card(self, card_tail: str) -> Optional[Card]:
+        row = self._one(cards, "card_tail", card_tail)
+        if row is None:
+            return None
+        return Card(
+            card_tail=row["card_tail"], state=row["state"], balance=Decimal(row["balance"]),
+            daily_limit=Decimal(row["daily_limit"]), bank=row["bank"], note=row["note"] or "",
+        )
+
+    def find_terminal(self, terminal_id: str) -> Optional[Terminal]:
+        row = self._one(terminals, "terminal_id", terminal_id)
+        return Terminal(**row) if row else None
+
+    def find_transaction(self, reference_number: str) -> Optional[Transaction]:
+        row = self._one(transactions, "reference_number", reference_number)
+        if row is None:
+            return None
+        return Transaction(**{**row, "amount": Decimal(row["amount"])})
+
+    def create_ticket(self, details: CaseDetails) -> Ticket:
+        created_at = datetime.now().astimezone().isoformat(timespec="seconds")
+        payload = json.dumps(details.__dict__, ensure_ascii=False)
+        with self.engine.begin() as conn:
+            row_id = conn.execute(
+                insert(tickets).values(created_at=created_at, details=payload)
+            ).inserted_primary_key[0]
+            ticket_id = f"XA{datetime.now():%Y%m%d}{row_id:06d}"
+            conn.execute(tickets.update().where(tickets.c.id == row_id).values(ticket_id=ticket_id))
+        return Ticket(ticket_id=ticket_id, created_at=created_at, details=details)
+
+    def find_ticket(self, ticket_id: str) -> Optional[Ticket]:
+        row = self._one(tickets, "ticket_id", ticket_id)
+        if row is None:
+            return None
+        return Ticket(row["ticket_id"], row["created_at"], CaseDetails(**json.loads(row["details"])))
+
+    def dispose(self) -> None:
+        """Close connections (tests use it to simulate a restart of the store)."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None

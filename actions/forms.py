@@ -1,0 +1,114 @@
+"""Slot validation: the diagnosis form and the global slot checks."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction, ValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.slots import latest_text
+from xiaoan.identifiers import clean_identifier, find_identifiers
+from xiaoan.normalize import normalize_text
+
+SLOT_FOR_CHECK = {"account": "card_tail", "terminal": "terminal_id", "transaction": "reference_number"}
+CHECK_FOR_SLOT = {slot: kind for kind, slot in SLOT_FOR_CHECK.items()}
+
+INVALID = {
+    "card_tail": "卡号后四位应该是4位数字，请再发一次（只要后四位）。",
+    "terminal_id": "终端号应该是8位数字，在小票“终端号”一栏或机身标签上，请再核对一下。",
+    "reference_number": "参考号应该是12位数字，在小票“参考号”一栏，请再核对一下。",
+}
+
+
+def _clean(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+    cleaned = clean_identifier(slot, value)
+    if cleaned is None and value is not None:
+        dispatcher.utter_message(text=INVALID[slot])
+    return {slot: cleaned}
+
+
+def infer_check_kind(tracker: Tracker) -> Optional[str]:
+    """When no scenario set the check, the identifier the user gave decides it."""
+    kind = tracker.get_slot("check_kind")
+    if kind:
+        return kind
+    for entity in reversed((tracker.latest_message or {}).get("entities") or []):
+        if entity.get("entity") in CHECK_FOR_SLOT:
+            return CHECK_FOR_SLOT[entity["entity"]]
+        if entity.get("entity") == "card_number":
+            return "account"
+    return None
+
+
+class ValidateDiagnosisForm(FormValidationAction):
+    """Asks only for the identifier that the case's check needs."""
+
+    def name(self) -> Text:
+        return "validate_diagnosis_form"
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        slot = SLOT_FOR_CHECK.get(infer_check_kind(tracker) or "")
+        return [slot] if slot else []
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        events: List[EventType] = []
+        kind = infer_check_kind(tracker)
+        if kind and kind != tracker.get_slot("check_kind"):
+            events.append(SlotSet("check_kind", kind))
+            tracker.slots["check_kind"] = kind
+        return events + await super().run(dispatcher, tracker, domain)
+
+    def _from_text(self, slot: str, tracker: Tracker) -> Dict[Text, Any]:
+        """The requested identifier typed without the words NLU keys on (a bare number)."""
+        if tracker.get_slot("requested_slot") != slot or tracker.get_slot(slot):
+            return {}
+        text = normalize_text(latest_text(tracker))
+        for found in find_identifiers(text):
+            if found.entity == slot:
+                return {slot: found.value}
+        return {}
+
+    async def extract_card_tail(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self._from_text("card_tail", tracker)
+
+    async def extract_terminal_id(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self._from_text("terminal_id", tracker)
+
+    async def extract_reference_number(self, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return self._from_text("reference_number", tracker)
+
+    def validate_card_tail(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return _clean("card_tail", value, dispatcher)
+
+    def validate_terminal_id(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return _clean("terminal_id", value, dispatcher)
+
+    def validate_reference_number(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return _clean("reference_number", value, dispatcher)
+
+
+class ValidateSlotMappings(ValidationAction):
+    """Every turn: keep identifiers well formed and a card only as its tail."""
+
+    def validate_card_tail(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return {"card_tail": clean_identifier("card_tail", value)}
+
+    def validate_terminal_id(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return {"terminal_id": clean_identifier("terminal_id", value)}
+
+    def validate_reference_number(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return {"reference_number": clean_identifier("reference_number", value)}
+
+    def validate_error_code(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
+        return {"error_code": clean_identifier("error_code", value)}

@@ -1,0 +1,73 @@
+"""Pipeline steps that rewrite the message text before tokenising.
+
+Both are length-preserving, so entity annotations in training data and the
+offsets of extracted entities stay valid.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from xiaoan.masking import mask_secrets
+from xiaoan.normalize import normalize_text
+
+SECRETS_FOUND = "secrets_found"
+
+
+class _TextRewriter(GraphComponent):
+    """Applies `rewrite` to the text of every training example and message."""
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> GraphComponent:
+        return cls()
+
+    def rewrite(self, message: Message) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            if example.get(TEXT):
+                self.rewrite(example)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            if message.get(TEXT):
+                self.rewrite(message)
+        return messages
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class TextNormalizer(_TextRewriter):
+    """Full-width to half-width, Traditional to Simplified, Latin to lower case."""
+
+    def rewrite(self, message: Message) -> None:
+        message.set(TEXT, normalize_text(message.get(TEXT)))
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class SecretMasker(_TextRewriter):
+    """Masks card numbers (keeping the last 4), PINs, CVVs and SMS codes.
+
+    Runs before tokenising so no classifier, featurizer or parse result ever
+    holds the secret; the kinds found are kept on the message for the bot.
+    """
+
+    def rewrite(self, message: Message) -> None:
+        result = mask_secrets(message.get(TEXT))
+        if result.changed:
+            message.set(TEXT, result.text)
+            message.set(SECRETS_FOUND, sorted(result.found), add_to_output=True)

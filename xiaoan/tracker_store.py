@@ -1,0 +1,59 @@
+"""Rasa's SQL tracker store, storing every event with secrets masked.
+
+Whatever channel a message came through (REST, socket.io, WeChat, the
+shell), the text that reaches the database has card numbers, PINs, CVVs
+and verification codes masked.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Dict, Optional, Text
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from xiaoan.masking import mask_text
+
+logger = logging.getLogger(__name__)
+
+
+def mask_event_data(data: Dict[Text, Any]) -> Dict[Text, Any]:
+    """A copy of a serialised event whose free text fields are masked."""
+    masked = dict(data)
+    if isinstance(masked.get("text"), str):
+        masked["text"] = mask_text(masked["text"])
+    parse_data = masked.get("parse_data")
+    if isinstance(parse_data, dict) and isinstance(parse_data.get("text"), str):
+        masked["parse_data"] = dict(parse_data, text=mask_text(parse_data["text"]))
+    return masked
+
+
+class MaskingSQLTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore whose `save` masks user and bot text before writing."""
+
+    def __init__(self, *args: Any, db: Text = "var/tracker.db", dialect: Text = "sqlite", **kwargs: Any) -> None:
+        if dialect == "sqlite" and db and not db.startswith(":"):
+            Path(db).parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(*args, db=db, dialect=dialect, **kwargs)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            for event in self._additional_events(session, tracker):
+                data = mask_event_data(event.as_dict())
+                intent: Optional[Text] = (data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY)
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=intent,
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.commit()
+        logger.debug("Tracker stored with secrets masked.")
