@@ -49,6 +49,9 @@ VALID = {
 }
 
 
+_CARD_OR_MASKED = re.compile(r"^(\*{8,15}\d{4}|\d{16,19})$")
+
+
 @dataclass(frozen=True)
 class Found:
     entity: str
@@ -82,8 +85,7 @@ def clean_identifier(entity: str, value: object) -> str | None:
     text = str(value).strip()
     if entity == "error_code":
         text = text.upper()
-    elif entity == "card_tail":
-        digits = re.sub(r"\D", "", text)
-        text = digits[-4:] if len(digits) >= 4 else digits
+    elif entity == "card_tail" and _CARD_OR_MASKED.match(text):
+        text = text[-4:]  # a card only ever kept as its tail
     pattern = VALID.get(entity)
     return text if pattern is None or pattern.match(text) else None

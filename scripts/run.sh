@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Start the action server (5055) and the Rasa server (5005, REST) on 127.0.0.1.
+# Ctrl-C stops everything this script started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+HOST="${RASA_HOST:-127.0.0.1}"
+mkdir -p var
+pids=()
+cleanup() { trap - INT TERM EXIT; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; echo "小安 stopped."; }
+trap cleanup INT TERM EXIT
+
+.venv/bin/rasa run actions --actions actions --port 5055 >var/actions.log 2>&1 &
+pids+=($!)
+auth=()
+if [ -n "${RASA_AUTH_TOKEN:-}" ]; then auth=(--auth-token "$RASA_AUTH_TOKEN"); fi
+.venv/bin/rasa run --enable-api "${auth[@]}" -i "$HOST" -p 5005 -m models \
+  --credentials credentials.yml --endpoints endpoints.yml >var/rasa.log 2>&1 &
+pids+=($!)
+
+echo "Starting 小安 … (logs: var/rasa.log, var/actions.log)"
+for _ in $(seq 1 180); do
+  if curl -fs "http://$HOST:5005/status" ${RASA_AUTH_TOKEN:+-H "Authorization: Bearer $RASA_AUTH_TOKEN"} >/dev/null 2>&1 \
+     || curl -fs "http://$HOST:5005/" >/dev/null 2>&1; then break; fi
+  sleep 1
+done
+cat <<MSG
+
+小安 is up.
+  REST:   curl -s http://$HOST:5005/webhooks/rest/webhook -H 'Content-Type: application/json' \\
+            -d '{"sender":"demo","message":"POS机一直提示通讯失败"}'
+  Shell:  make shell        (in another terminal)
+  Ctrl-C stops everything.
+MSG
+wait -n "${pids[@]}"
