@@ -23,7 +23,7 @@ $(STAMP): requirements.txt
 
 # Rasa's fingerprinting decides: nothing changed -> the existing model is kept.
 train: install
-	$(RASA) train --quiet
+	$(RASA) train --quiet --augmentation 0
 
 run: train
 	@scripts/run.sh

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, List, Optional, Text
+from abc import ABC, abstractmethod
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import texts
+from actions.asks import QUESTIONS
 from actions.backoffice import get_backoffice
 from actions.slots import fraud_reminder_once, record_step, slot_amount, slot_identifier
 
@@ -16,29 +18,24 @@ logger = logging.getLogger(__name__)
 
 BUSY = "系统繁忙，暂时查不到结果。您提供的信息已保留，请稍后再问我一次，或直接联系发卡行客服。"
 
-ASK_AGAIN = {
-    "card_tail": "utter_ask_card_tail",
-    "terminal_id": "utter_ask_terminal_id",
-    "reference_number": "utter_ask_reference_number",
-}
 
 
-class _CheckAction(Action):
+class _CheckAction(Action, ABC):
     """Look one identifier up, explain the result, remind about fraud once."""
 
     slot: str = ""
     step_label: str = ""
 
+    @abstractmethod
     def lookup_and_explain(self, tracker: Tracker, key: str) -> tuple[str, str]:
         """(explanation, short state for the case record)."""
-        raise NotImplementedError
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         key = slot_identifier(tracker, self.slot)
         if key is None:
-            dispatcher.utter_message(response=ASK_AGAIN[self.slot])
+            dispatcher.utter_message(text=QUESTIONS[self.slot])
             return []
         try:
             message, state = self.lookup_and_explain(tracker, key)

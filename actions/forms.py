@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction, ValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.slots import latest_text
+from actions.slots import latest_intent, latest_text
 from xiaoan.identifiers import clean_identifier, find_identifiers
 from xiaoan.normalize import normalize_text
 
@@ -30,17 +30,20 @@ def _clean(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[Text
     return {slot: cleaned}
 
 
-def infer_check_kind(tracker: Tracker) -> Optional[str]:
-    """When no scenario set the check, the identifier the user gave decides it."""
-    kind = tracker.get_slot("check_kind")
-    if kind:
-        return kind
+def kind_from_entities(tracker: Tracker) -> Optional[str]:
+    """The check that the identifier in the latest message calls for, if any."""
     for entity in reversed((tracker.latest_message or {}).get("entities") or []):
-        if entity.get("entity") in CHECK_FOR_SLOT:
-            return CHECK_FOR_SLOT[entity["entity"]]
-        if entity.get("entity") == "card_number":
+        name = entity.get("entity")
+        if name in CHECK_FOR_SLOT:
+            return CHECK_FOR_SLOT[name]
+        if name == "card_number":
             return "account"
     return None
+
+
+def infer_check_kind(tracker: Tracker) -> Optional[str]:
+    """The case's check: the slot when a scenario set it, else the identifier given."""
+    return tracker.get_slot("check_kind") or kind_from_entities(tracker)
 
 
 class ValidateDiagnosisForm(FormValidationAction):
@@ -58,16 +61,6 @@ class ValidateDiagnosisForm(FormValidationAction):
     ) -> List[Text]:
         slot = SLOT_FOR_CHECK.get(infer_check_kind(tracker) or "")
         return [slot] if slot else []
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
-        events: List[EventType] = []
-        kind = infer_check_kind(tracker)
-        if kind and kind != tracker.get_slot("check_kind"):
-            events.append(SlotSet("check_kind", kind))
-            tracker.slots["check_kind"] = kind
-        return events + await super().run(dispatcher, tracker, domain)
 
     def _from_text(self, slot: str, tracker: Tracker) -> Dict[Text, Any]:
         """The requested identifier typed without the words NLU keys on (a bare number)."""
@@ -99,7 +92,22 @@ class ValidateDiagnosisForm(FormValidationAction):
 
 
 class ValidateSlotMappings(ValidationAction):
-    """Every turn: keep identifiers well formed and a card only as its tail."""
+    """Every turn: keep identifiers well formed and a card only as its tail.
+
+    Also decides `check_kind` from a bare identifier when no scenario has, so
+    the dialogue policies see it before they predict.
+    """
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        current = tracker.get_slot("check_kind")
+        given = kind_from_entities(tracker)
+        # A bare detail ("参考号2026...") redirects the check; a scenario's own kind stands.
+        if given and (current is None or latest_intent(tracker) == "inform") and given != current:
+            events.append(SlotSet("check_kind", given))
+        return events
 
     def validate_card_tail(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
         return {"card_tail": clean_identifier("card_tail", value)}

@@ -2,7 +2,6 @@
 import asyncio
 
 import pytest
-from rasa_sdk.events import SlotSet
 
 from actions.checks import ActionCheckAccountStatus, ActionCheckTerminalStatus, ActionCheckTransaction
 from actions.error_codes import ActionExplainErrorCode
@@ -107,7 +106,7 @@ def test_checks_with_missing_or_malformed_identifier_ask_again(action, bad, disp
     tracker = make_tracker({"card_tail": bad, "terminal_id": bad, "reference_number": bad})
     events = run(action, dispatcher, tracker)
     assert events == []
-    assert dispatcher.messages[0]["response"].startswith("utter_ask_")
+    assert "请告诉我" in texts_of(dispatcher)[0]
 
 
 def test_check_when_back_office_is_down(dispatcher, monkeypatch):
@@ -245,3 +244,28 @@ def test_form_reads_a_bare_number_nlu_missed():
     tracker = make_tracker({"requested_slot": "reference_number", "check_kind": "transaction"}, text="２０２６１１２５０００４")
     out = asyncio.run(ValidateDiagnosisForm().extract_reference_number(dispatcher_factory(), tracker, {}))
     assert out == {"reference_number": "202611250004"}
+
+
+def test_slot_validation_keeps_a_card_as_its_tail_and_redirects_the_check(dispatcher):
+    from actions.forms import ValidateSlotMappings
+
+    tracker = make_tracker(
+        {"check_kind": "terminal", "card_tail": "***************0123"},
+        intent="inform",
+        entities=[{"entity": "card_number", "value": "***************0123"}],
+    )
+    tracker.events = [{"event": "slot", "name": "card_tail", "value": "***************0123"}]
+    events = asyncio.run(ValidateSlotMappings().run(dispatcher, tracker, {"slots": {"card_tail": {}}, "forms": {}}))
+    slots = slot_events(events)
+    assert slots["check_kind"] == "account"
+
+
+def test_slot_validation_leaves_a_scenarios_check_alone(dispatcher):
+    from actions.forms import ValidateSlotMappings
+
+    tracker = make_tracker(
+        {"check_kind": "transaction"}, intent="charged_but_failed",
+        entities=[{"entity": "terminal_id", "value": "10000002"}],
+    )
+    events = asyncio.run(ValidateSlotMappings().run(dispatcher, tracker, {"slots": {}, "forms": {}}))
+    assert "check_kind" not in slot_events(events)

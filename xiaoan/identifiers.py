@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
+from xiaoan.normalize import normalize_text
+
 # Patterns run on normalised text (half-width, simplified, lower-case Latin).
 # Group "v" is the entity value. Lookarounds keep digit runs whole.
 _ND = r"(?<![\d*])"  # not preceded by a digit or a mask star
@@ -82,7 +84,7 @@ def clean_identifier(entity: str, value: object) -> str | None:
     """A well-formed slot value for `entity`, or None when `value` is not one."""
     if value is None:
         return None
-    text = str(value).strip()
+    text = normalize_text(str(value)).strip()
     if entity == "error_code":
         text = text.upper()
     elif entity == "card_tail" and _CARD_OR_MASKED.match(text):

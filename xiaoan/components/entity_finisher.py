@@ -19,6 +19,7 @@ from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, EXTRACTOR, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from xiaoan.components.fingerprint import code_fingerprint
 from xiaoan.amounts import format_amount, parse_amount
 from xiaoan.identifiers import clean_identifier
 
@@ -50,6 +51,10 @@ def _priority(entity: Dict[Text, Any]) -> tuple:
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class EntityFinisher(GraphComponent, EntityExtractorMixin):
     """Merges, validates and normalises the entities of a parsed message."""
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
+        return code_fingerprint()
 
     @classmethod
     def create(

@@ -5,16 +5,17 @@ offsets of extracted entities stay valid.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from xiaoan.components.fingerprint import code_fingerprint
 from xiaoan.masking import mask_secrets
 from xiaoan.normalize import normalize_text
 
@@ -23,6 +24,10 @@ SECRETS_FOUND = "secrets_found"
 
 class _TextRewriter(GraphComponent):
     """Applies `rewrite` to the text of every training example and message."""
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
+        return code_fingerprint()
 
     @classmethod
     def create(
@@ -40,8 +45,25 @@ class _TextRewriter(GraphComponent):
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for example in training_data.training_examples:
             if example.get(TEXT):
+                before = example.get(TEXT)
                 self.rewrite(example)
+                self._follow_entity_values(example, before)
         return training_data
+
+    @staticmethod
+    def _follow_entity_values(example: Message, before: Text) -> None:
+        """An annotated value that was the literal span follows the rewritten text.
+
+        Otherwise `[５６７８](card_tail)` would teach EntitySynonymMapper that
+        5678 is a synonym of ５６７８.
+        """
+        after = example.get(TEXT)
+        for entity in example.get(ENTITIES) or []:
+            start, end = entity.get("start"), entity.get("end")
+            if start is None or end is None:
+                continue
+            if entity.get("value") == before[start:end]:
+                entity["value"] = after[start:end]
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -6,7 +6,7 @@ code only after 错误码/提示/显示. The patterns live in `xiaoan.identifier
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -16,12 +16,17 @@ from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from xiaoan.components.fingerprint import code_fingerprint
 from xiaoan.identifiers import find_identifiers
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Finds the contract's structured identifiers by pattern and context."""
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
+        return code_fingerprint()
 
     @classmethod
     def create(

@@ -6,17 +6,27 @@ features and entity tags. This subclass drops them.
 """
 from __future__ import annotations
 
-from typing import List, Text
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
 
+from xiaoan.components.fingerprint import code_fingerprint, files_fingerprint
+
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
 class CleanJiebaTokenizer(JiebaTokenizer):
     """JiebaTokenizer that never emits whitespace-only tokens."""
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
+        """The dictionary's content and this code, so editing either retrains."""
+        folder = config.get("dictionary_path")
+        files = list(Path(folder).glob("*")) if folder else []
+        return files_fingerprint(files) + code_fingerprint()
 
     def tokenize(self, message: Message, attribute: Text) -> List[Token]:
         tokens = super().tokenize(message, attribute)

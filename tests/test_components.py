@@ -1,0 +1,59 @@
+"""The custom NLU components, without training a model."""
+from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from xiaoan.components.entity_finisher import EntityFinisher
+from xiaoan.components.preprocess import SECRETS_FOUND, SecretMasker, TextNormalizer
+from xiaoan.components.spacy_identifiers import spacy_identifiers
+from xiaoan.components.tokenizer import CleanJiebaTokenizer
+
+
+def test_normalizer_keeps_entity_values_in_step_with_the_text():
+    example = Message(data={TEXT: "尾號５６７８", ENTITIES: [{"entity": "card_tail", "start": 2, "end": 6, "value": "５６７８"}]})
+    TextNormalizer().process_training_data(TrainingData([example]))
+    assert example.get(TEXT) == "尾号5678"
+    assert example.get(ENTITIES)[0]["value"] == "5678"
+
+
+def test_normalizer_leaves_synonym_values_alone():
+    example = Message(data={TEXT: "工行的卡", ENTITIES: [{"entity": "bank", "start": 0, "end": 2, "value": "中国工商银行"}]})
+    TextNormalizer().process_training_data(TrainingData([example]))
+    assert example.get(ENTITIES)[0]["value"] == "中国工商银行"
+
+
+def test_masker_hides_secrets_and_flags_them():
+    message = Message(data={TEXT: "卡号6222021234567890123 密码123456"})
+    SecretMasker().process([message])
+    assert "6222021234567890123" not in message.get(TEXT) and "123456" not in message.get(TEXT)
+    assert message.get(SECRETS_FOUND) == ["card_number", "pin"]
+
+
+def test_tokenizer_drops_whitespace_tokens_for_mixed_text():
+    config = {**JiebaTokenizer.get_default_config()}
+    tokenizer = CleanJiebaTokenizer(config, None, None)
+    tokens = tokenizer.tokenize(Message(data={TEXT: "pos机 刷卡  失败"}), TEXT)
+    assert all(t.text.strip() for t in tokens)
+    assert "".join(t.text for t in tokens) == "pos机刷卡失败"
+    raw = JiebaTokenizer(config, None, None).tokenize(Message(data={TEXT: "pos机 刷卡  失败"}), TEXT)
+    assert any(not t.text.strip() for t in raw)  # the trap this component exists for
+
+
+def test_finisher_merges_normalises_and_drops_malformed():
+    text = "终端号10000002 转了三千五 错误码a0"
+    entities = [
+        {"entity": "terminal_id", "start": 3, "end": 11, "value": "10000002", "extractor": "StructuredEntityExtractor"},
+        {"entity": "terminal_id", "start": 3, "end": 11, "value": "10000002", "extractor": "DIETClassifier"},
+        {"entity": "amount", "start": 14, "end": 17, "value": "三千五", "extractor": "DIETClassifier"},
+        {"entity": "error_code", "start": 20, "end": 22, "value": "a0", "extractor": "StructuredEntityExtractor"},
+        {"entity": "card_tail", "start": 0, "end": 2, "value": "终端", "extractor": "DIETClassifier"},
+    ]
+    out = EntityFinisher().finish(entities, text)
+    assert [(e["entity"], e["value"]) for e in out] == [("terminal_id", "10000002"), ("amount", "3500.00"), ("error_code", "A0")]
+    assert {e["extractor"] for e in out} == {"EntityFinisher"}
+
+
+def test_spacy_and_regex_extractors_agree_on_the_basics():
+    found = {(e["entity"], e["value"]) for e in spacy_identifiers("终端号10000002 参考号202611250002 尾号5678 错误码51")}
+    assert found == {("terminal_id", "10000002"), ("reference_number", "202611250002"), ("card_tail", "5678"), ("error_code", "51")}
