@@ -31,8 +31,8 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "error_code",
         re.compile(
-            r"(?:错误码|错误代码|返回码|应答码|响应码|代码|故障码|错误|提示|显示|报|码|code)"
-            r"[\s:：是为了个一“”\"'‘’「」]{0,4}(?P<v>[0-9][0-9a-z]|[a-z][0-9])(?![0-9a-z])"
+            r"(?:错误码|错误代码|返回码|应答码|响应码|代码|故障码|错误|报错|错|提示|显示|出现|报|码|code)"
+            r"[\s:：是为了个一“”\"'‘’「」]{0,4}(?P<v>\d\d|[a-z]\d)(?![0-9a-z])"
         ),
     ),
 ]
@@ -40,7 +40,7 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 # A message that is nothing but one identifier ("5678", "a0") is an answer to our question.
 BARE_VALUE = {
     "card_tail": re.compile(r"^\s*(?P<v>\d{4})\s*$"),
-    "error_code": re.compile(r"^\s*(?P<v>[0-9][0-9a-z]|[a-z][0-9])\s*$"),
+    "error_code": re.compile(r"^\s*(?P<v>\d\d|[a-z]\d)\s*$"),
 }
 
 VALID = {

@@ -33,7 +33,7 @@ def _digits(n: int) -> List[Dict[str, Any]]:
 
 
 _GAP = {"TEXT": {"IN": ["是", "为", ":", "：", " ", "的"]}, "OP": "?"}
-_CODE_CHAR = {"TEXT": {"REGEX": "^[0-9a-z]$"}}
+_CODE_SHAPES = ([{"IS_DIGIT": True}, {"IS_DIGIT": True}], [{"TEXT": {"REGEX": "^[a-z]$"}}, {"IS_DIGIT": True}])
 
 # (label, context word, value pattern, value length in tokens)
 _CONTEXT_PATTERNS = [
@@ -43,8 +43,9 @@ _CONTEXT_PATTERNS = [
 ] + [
     ("reference_number", ctx, _digits(12), 12) for ctx in ("参考号", "流水号", "检索号")
 ] + [
-    ("error_code", ctx, [_CODE_CHAR, _CODE_CHAR], 2)
-    for ctx in ("错误码", "返回码", "应答码", "代码", "提示", "显示", "报")
+    ("error_code", ctx, shape, 2)
+    for ctx in ("错误码", "返回码", "应答码", "代码", "错误", "报错", "错", "提示", "显示", "出现", "报")
+    for shape in _CODE_SHAPES
 ]
 # Bare runs: the length alone tells what they are.
 _BARE_PATTERNS = [("card_number", 19), ("card_number", 18), ("card_number", 17), ("card_number", 16),
@@ -59,6 +60,8 @@ def _pipeline() -> tuple[Any, Matcher]:
         matcher.add(f"{label}|{length}", [_chars(ctx) + [_GAP] + value])
     for label, length in _BARE_PATTERNS:
         matcher.add(f"{label}|{length}|bare", [_digits(length)])
+    # A card number the SecretMasker already masked: stars, then the 4-digit tail.
+    matcher.add("card_number|0|masked", [[{"TEXT": "*", "OP": "+"}] + _digits(4)])
     return nlp, matcher
 
 
@@ -69,7 +72,9 @@ def spacy_identifiers(text: str) -> List[Dict[str, Any]]:
     candidates = []
     for match_id, start, end in matcher(doc):
         label, length, *bare = nlp.vocab.strings[match_id].split("|")
-        value_start = end - int(length)
+        value_start = start if bare == ["masked"] else end - int(length)
+        if bare == ["masked"] and (value_start > 0 and doc[value_start - 1].text == "*"):
+            continue  # only the longest run of stars
         span = doc[value_start:end]
         before = doc[value_start - 1].text if value_start > 0 else ""
         after = doc[end].text if end < len(doc) else ""
