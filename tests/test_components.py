@@ -57,3 +57,11 @@ def test_finisher_merges_normalises_and_drops_malformed():
 def test_spacy_and_regex_extractors_agree_on_the_basics():
     found = {(e["entity"], e["value"]) for e in spacy_identifiers("终端号10000002 参考号202611250002 尾号5678 错误码51")}
     assert found == {("terminal_id", "10000002"), ("reference_number", "202611250002"), ("card_tail", "5678"), ("error_code", "51")}
+
+
+def test_tokenizer_splits_where_digits_letters_and_chinese_meet():
+    tokenizer = CleanJiebaTokenizer({**JiebaTokenizer.get_default_config()}, None, None)
+    texts = [t.text for t in tokenizer.tokenize(Message(data={TEXT: "显示err04 转了8000元"}), TEXT)]
+    assert "err" in texts and "04" in texts and "8000" in texts and "元" in texts
+    spans = [(t.start, t.end) for t in tokenizer.tokenize(Message(data={TEXT: "转了3.5万"}), TEXT)]
+    assert (2, 5) in spans

@@ -1,11 +1,14 @@
-"""Jieba tokenising without whitespace tokens.
+"""Jieba tokenising without whitespace tokens, split where scripts change.
 
 Rasa's JiebaTokenizer passes jieba's whitespace tokens through for mixed
 Chinese/Latin text such as `POS机 刷卡` (Rasa issue 7910), which shifts
-features and entity tags. This subclass drops them.
+features and entity tags. This subclass drops them, and splits tokens where
+digits, Latin letters and Chinese meet (`8000元` → `8000` `元`, `err04` →
+`err` `04`), so amounts and codes line up with token boundaries.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -30,5 +33,13 @@ class CleanJiebaTokenizer(JiebaTokenizer):
 
     def tokenize(self, message: Message, attribute: Text) -> List[Token]:
         tokens = super().tokenize(message, attribute)
-        kept = [token for token in tokens if token.text.strip()]
+        kept = [piece for token in tokens if token.text.strip() for piece in _split_scripts(token)]
         return kept or tokens  # an all-whitespace text keeps what it had
+
+
+_SCRIPT_RUN = re.compile(r"\d+(?:[.,]\d+)*|[a-z]+|\*+|[^\da-z*\s]+", re.IGNORECASE)
+
+
+def _split_scripts(token: Token) -> List[Token]:
+    pieces = [Token(m.group(), token.start + m.start()) for m in _SCRIPT_RUN.finditer(token.text)]
+    return pieces if len(pieces) > 1 else [token]
