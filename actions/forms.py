@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction, ValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions.guards import privacy_notice
 from actions.slots import latest_intent, latest_text
 from xiaoan.identifiers import clean_identifier, find_identifiers
 from xiaoan.normalize import normalize_text
@@ -94,7 +95,7 @@ class ValidateDiagnosisForm(FormValidationAction):
 class ValidateSlotMappings(ValidationAction):
     """Every turn: keep identifiers well formed and a card only as its tail.
 
-    Also decides `check_kind` from a bare identifier when no scenario has, so
+    Also warns when the message carried a secret, and decides `check_kind` from a bare identifier when no scenario has, so
     the dialogue policies see it before they predict.
     """
 
@@ -102,6 +103,10 @@ class ValidateSlotMappings(ValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         events = await super().run(dispatcher, tracker, domain)
+        notice = privacy_notice(tracker)
+        if notice:
+            dispatcher.utter_message(text=notice)
+            events.append(SlotSet("secrets_warned", True))
         current = tracker.get_slot("check_kind")
         given = kind_from_entities(tracker)
         # A bare detail ("参考号2026...") redirects the check; a scenario's own kind stands.

@@ -1,13 +1,14 @@
-"""Guards that run on every user message through custom slot mappings.
+"""The anti-fraud warning and the privacy notice.
 
-Rasa runs a slot's custom-mapping action inside `action_extract_slots`,
-right after NLU and before any policy predicts, and sends what it utters at
-once. That is where a fraud pattern or a leaked secret must be answered,
-whatever else the conversation is doing.
+A scam pattern anywhere makes the message a `fraud_report` in NLU
+(`FraudPatternIntent`), so rules run `action_fraud_warning` first. A leaked
+secret is answered by `privacy_notice`, which `action_validate_slot_mappings`
+calls on every message: Rasa sends what that action utters before any policy
+predicts (messages from custom slot-mapping actions are dropped in 3.6).
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -62,17 +63,7 @@ class ActionFraudWarning(Action):
         return [SlotSet("fraud_warned", message_id or "warned"), SlotSet("fraud_reminded", True)]
 
 
-class ActionPrivacyGuard(Action):
-    """Warns when a message carried a full card number, PIN, CVV or SMS code."""
-
-    def name(self) -> Text:
-        return "action_privacy_guard"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> List[EventType]:
-        found = mask_secrets(latest_text(tracker)).found
-        if not found:
-            return []
-        dispatcher.utter_message(text=texts.privacy_warning(sorted(found)))
-        return [SlotSet("secrets_warned", True)]
+def privacy_notice(tracker: Tracker) -> Optional[str]:
+    """The warning for a message that carried a card number, PIN, CVV or SMS code."""
+    found = mask_secrets(latest_text(tracker)).found
+    return texts.privacy_warning(sorted(found)) if found else None

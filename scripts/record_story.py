@@ -44,6 +44,7 @@ def annotate(text: str, entities: list[dict]) -> str:
 
 def story_lines(name: str, events: list[dict]) -> list[str]:
     lines = [f"  - story: {name}", "    steps:"]
+    slots: dict[str, object] = {}
     for e in events:
         kind = e.get("event")
         if kind == "user":
@@ -53,6 +54,9 @@ def story_lines(name: str, events: list[dict]) -> list[str]:
         elif kind == "action" and e.get("name") not in SKIP_ACTIONS:
             lines.append(f"      - action: {e['name']}")
         elif kind == "slot" and e.get("name") in STORY_SLOTS:
+            if e["name"] in slots and slots[e["name"]] == e.get("value"):
+                continue  # re-asserted, not changed
+            slots[e["name"]] = e.get("value")
             value = "null" if e.get("value") is None else e["value"]
             lines += ["      - slot_was_set:", f"          - {e['name']}: {value}"]
         elif kind == "active_loop":

@@ -6,7 +6,8 @@ import pytest
 from actions.checks import ActionCheckAccountStatus, ActionCheckTerminalStatus, ActionCheckTransaction
 from actions.error_codes import ActionExplainErrorCode
 from actions.forms import ValidateDiagnosisForm
-from actions.guards import ActionFraudWarning, ActionPrivacyGuard
+from actions.forms import ValidateSlotMappings
+from actions.guards import ActionFraudWarning
 from actions.reference import response_codes
 from actions.tickets import ActionCreateTicket
 from actions.backoffice import get_backoffice
@@ -178,15 +179,17 @@ def test_fraud_warning_once_per_message_and_silent_otherwise(dispatcher):
     "text, what",
     [("我的卡号6222021234567890123", "完整卡号"), ("密码是123456", "密码"), ("验证码482913", "验证码"), ("cvv 123", "CVV")],
 )
-def test_privacy_guard_warns(text, what, dispatcher):
-    events = run(ActionPrivacyGuard(), dispatcher, make_tracker(text=text))
+def test_privacy_notice_on_every_message(text, what, dispatcher):
+    events = asyncio.run(ValidateSlotMappings().run(dispatcher, make_tracker(text=text), {"slots": {}, "forms": {}}))
     said = texts_of(dispatcher)[0]
     assert what in said and "6222021234567890123" not in said
-    assert slot_events(events) == {"secrets_warned": True}
+    assert slot_events(events)["secrets_warned"] is True
 
 
-def test_privacy_guard_silent_on_ordinary_text(dispatcher):
-    assert run(ActionPrivacyGuard(), dispatcher, make_tracker(text="尾号5678 终端号10000002")) == []
+def test_privacy_notice_silent_on_ordinary_text(dispatcher):
+    tracker = make_tracker(text="尾号5678 终端号10000002")
+    events = asyncio.run(ValidateSlotMappings().run(dispatcher, tracker, {"slots": {}, "forms": {}}))
+    assert "secrets_warned" not in slot_events(events) and dispatcher.messages == []
 
 
 def test_create_ticket_records_the_case(dispatcher):

@@ -65,3 +65,19 @@ def test_tokenizer_splits_where_digits_letters_and_chinese_meet():
     assert "err" in texts and "04" in texts and "8000" in texts and "元" in texts
     spans = [(t.start, t.end) for t in tokenizer.tokenize(Message(data={TEXT: "转了3.5万"}), TEXT)]
     assert (2, 5) in spans
+
+
+def test_scam_pattern_promotes_the_message_to_a_fraud_report():
+    from xiaoan.components.fraud_intent import FraudPatternIntent
+
+    message = Message(data={TEXT: "转账失败了,客服让我把钱转到安全账户"})
+    message.set("intent", {"name": "transfer_failed", "confidence": 0.9})
+    message.set("intent_ranking", [{"name": "transfer_failed", "confidence": 0.9}])
+    FraudPatternIntent().process([message])
+    assert message.get("intent")["name"] == "fraud_report"
+    assert [r["name"] for r in message.get("intent_ranking")][:2] == ["fraud_report", "transfer_failed"]
+
+    ordinary = Message(data={TEXT: "怎么防止被骗"})
+    ordinary.set("intent", {"name": "ask_prevention", "confidence": 0.9})
+    FraudPatternIntent().process([ordinary])
+    assert ordinary.get("intent")["name"] == "ask_prevention"
