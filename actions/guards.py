@@ -64,6 +64,14 @@ class ActionFraudWarning(Action):
 
 
 def privacy_notice(tracker: Tracker) -> Optional[str]:
-    """The warning for a message that carried a card number, PIN, CVV or SMS code."""
-    found = mask_secrets(latest_text(tracker)).found
+    """The warning for a message that carried a card number, PIN, CVV or SMS code.
+
+    By the time a message reaches the action server its text is masked: NLU's
+    SecretMasker lists what it hid as `secrets_found`, a channel that masks on
+    entry lists it in the metadata as `secrets_masked`.
+    """
+    latest = tracker.latest_message or {}
+    found = set(latest.get("secrets_found") or [])
+    found |= set((latest.get("metadata") or {}).get("secrets_masked") or [])
+    found |= mask_secrets(latest_text(tracker)).found  # text that was never masked
     return texts.privacy_warning(sorted(found)) if found else None

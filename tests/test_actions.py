@@ -186,6 +186,21 @@ def test_privacy_notice_on_every_message(text, what, dispatcher):
     assert slot_events(events)["secrets_warned"] is True
 
 
+@pytest.mark.parametrize(
+    "latest",
+    [
+        {"text": "我卡号***************0123", "secrets_found": ["card_number"]},
+        {"text": "我卡号***************0123", "metadata": {"secrets_masked": ["card_number"]}},
+    ],
+    ids=["masked-by-nlu", "masked-by-channel"],
+)
+def test_privacy_notice_for_text_masked_upstream(latest, dispatcher):
+    tracker = make_tracker(text=latest["text"])
+    tracker.latest_message.update(latest)
+    asyncio.run(ValidateSlotMappings().run(dispatcher, tracker, {"slots": {}, "forms": {}}))
+    assert "完整卡号" in texts_of(dispatcher)[0]
+
+
 def test_privacy_notice_silent_on_ordinary_text(dispatcher):
     tracker = make_tracker(text="尾号5678 终端号10000002")
     events = asyncio.run(ValidateSlotMappings().run(dispatcher, tracker, {"slots": {}, "forms": {}}))
