@@ -9,9 +9,20 @@ export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
-.PHONY: install train run shell interactive test test-nlu test-stories validate pytest lint clean
+WEB_STAMP := web/node_modules/.package-lock.json
 
-install: $(STAMP)
+.PHONY: install train run shell interactive test test-nlu test-stories test-browser browser-deps validate pytest lint clean
+
+install: $(STAMP) $(WEB_STAMP)
+
+# The chat page's one third-party bundle (rasa-webchat 1.0.1), from the lock file.
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+
+# Debian's chromium and CJK fonts for the browser test (never `playwright install`).
+browser-deps:
+	@if ! test -x /usr/bin/chromium || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-cjk; fi
 
 $(STAMP): requirements.txt
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found (PATH or pyenv). Rasa 3.6 needs Python < 3.11." >&2; exit 1; }
@@ -38,7 +49,7 @@ validate: install
 	$(RASA) data validate --fail-on-warnings
 
 pytest: install
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q tests --ignore=tests/browser
 
 test-nlu: train
 	$(RASA) test nlu --nlu tests/nlu --out results/nlu
@@ -47,15 +58,20 @@ test-nlu: train
 test-stories: train
 	@scripts/test_stories.sh
 
+# Real servers, real browser: the chat page, socket.io, WeChat end to end.
+test-browser: train browser-deps
+	@scripts/test_browser.sh
+
 test: install
 	$(MAKE) validate
 	$(MAKE) train
 	$(MAKE) pytest
 	$(MAKE) test-nlu
 	$(MAKE) test-stories
+	$(MAKE) test-browser
 
 lint: install
-	$(BIN)/ruff check actions xiaoan tests scripts
+	$(BIN)/ruff check actions xiaoan channels tests scripts bench web
 
 clean:
 	rm -rf results var/*.db

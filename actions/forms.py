@@ -47,6 +47,16 @@ def infer_check_kind(tracker: Tracker) -> Optional[str]:
     return tracker.get_slot("check_kind") or kind_from_entities(tracker)
 
 
+def terminal_from_page(tracker: Tracker) -> List[EventType]:
+    """A merchant portal passes its terminal id in the page's customData: use it, never ask."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    given = clean_identifier("terminal_id", metadata.get("terminal_id"))
+    if given and not tracker.get_slot("terminal_id"):
+        tracker.slots["terminal_id"] = given
+        return [SlotSet("terminal_id", given)]
+    return []
+
+
 class ValidateDiagnosisForm(FormValidationAction):
     """Asks only for the identifier that the case's check needs."""
 
@@ -103,6 +113,7 @@ class ValidateSlotMappings(ValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         events = await super().run(dispatcher, tracker, domain)
+        events += terminal_from_page(tracker)
         notice = privacy_notice(tracker)
         if notice:
             dispatcher.utter_message(text=notice)

@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 HOST="${RASA_HOST:-127.0.0.1}"
+export WEB_PORT="${WEB_PORT:-8080}"
 mkdir -p var
+# Channel settings come from the environment; unset means disabled (credentials.yml needs them defined).
+for v in WECHAT_TOKEN WECHAT_APP_ID WECHAT_ENCODING_AES_KEY WECHAT_APP_SECRET WECHAT_API_BASE; do export "$v=${!v:-}"; done
 pids=()
 cleanup() { trap - INT TERM EXIT; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; echo "小安 stopped."; }
 trap cleanup INT TERM EXIT
@@ -17,7 +20,10 @@ if [ -n "${RASA_AUTH_TOKEN:-}" ]; then auth=(--auth-token "$RASA_AUTH_TOKEN"); f
   --credentials credentials.yml --endpoints endpoints.yml >var/rasa.log 2>&1 &
 pids+=($!)
 
-echo "Starting 小安 … (logs: var/rasa.log, var/actions.log)"
+.venv/bin/python web/serve.py >var/web.log 2>&1 &
+pids+=($!)
+
+echo "Starting 小安 … (logs: var/rasa.log, var/actions.log, var/web.log)"
 for _ in $(seq 1 180); do
   if curl -fs "http://$HOST:5005/status" ${RASA_AUTH_TOKEN:+-H "Authorization: Bearer $RASA_AUTH_TOKEN"} >/dev/null 2>&1 \
      || curl -fs "http://$HOST:5005/" >/dev/null 2>&1; then break; fi
@@ -28,6 +34,8 @@ cat <<MSG
 小安 is up.
   REST:   curl -s http://$HOST:5005/webhooks/rest/webhook -H 'Content-Type: application/json' \\
             -d '{"sender":"demo","message":"POS机一直提示通讯失败"}'
+  Web:    http://127.0.0.1:$WEB_PORT/   (chat page)
+  WeChat: http://$HOST:5005/webhooks/wechat/webhook   (set WECHAT_TOKEN etc.)
   Shell:  make shell        (in another terminal)
   Ctrl-C stops everything.
 MSG

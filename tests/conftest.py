@@ -49,3 +49,7 @@ def dispatcher() -> CollectingDispatcher:
 
 def texts_of(dispatcher: CollectingDispatcher) -> list[str]:
     return [m.get("text") or m.get("response") or "" for m in dispatcher.messages]
+
+
+def pytest_addoption(parser):
+    parser.addoption("--browser", action="store_true", default=False, help="run tests/browser against running servers")

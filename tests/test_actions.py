@@ -287,3 +287,13 @@ def test_slot_validation_leaves_a_scenarios_check_alone(dispatcher):
     )
     events = asyncio.run(ValidateSlotMappings().run(dispatcher, tracker, {"slots": {}, "forms": {}}))
     assert "check_kind" not in slot_events(events)
+
+
+def test_terminal_id_from_the_page_is_used_not_asked(dispatcher):
+    tracker = make_tracker(text="一直提示通讯失败", intent="network_issue")
+    tracker.latest_message["metadata"] = {"terminal_id": "10000002", "language": "zh"}
+    events = asyncio.run(ValidateSlotMappings().run(dispatcher, tracker, {"slots": {}, "forms": {}}))
+    assert slot_events(events)["terminal_id"] == "10000002"
+    bad = make_tracker(text="hi")
+    bad.latest_message["metadata"] = {"terminal_id": "<script>"}
+    assert "terminal_id" not in slot_events(asyncio.run(ValidateSlotMappings().run(dispatcher, bad, {"slots": {}, "forms": {}})))

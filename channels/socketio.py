@@ -1,0 +1,231 @@
+"""The socket.io channel for the web chat page (web/), fixed for current python-socketio.
+
+Rasa 3.6.21's own ``rasa.core.channels.socketio.SocketIOInput`` has two flaws
+this subclass removes:
+
+* From python-socketio 5.10 on, ``AsyncServer.enter_room`` is a coroutine that
+  Rasa never awaits. With ``session_persistence: true`` the browser's socket
+  then never joins its session room, and every bot reply is emitted into an
+  empty room: the page shows nothing. Here the call is awaited whenever it
+  returns an awaitable, so any python-socketio 5.x works.
+* Rasa builds its ``AsyncServer`` with ``cors_allowed_origins=[]``, which
+  switches engine.io's origin check off: any web site a merchant visits could
+  open a socket to the assistant (WebSockets are not covered by CORS).
+  Here the allowed browser origins come from ``credentials.yml``
+  (``cors_allowed_origins``), by default the page server on this machine:
+  ``http://127.0.0.1:$WEB_PORT`` and ``http://localhost:$WEB_PORT``
+  (``WEB_PORT`` defaults to 8080). Clients that send no ``Origin`` header
+  (scripts, tests) are not affected.
+
+Everything else (events, payloads, ``metadata_key``, JWT) is Rasa's behaviour.
+In ``credentials.yml``::
+
+    channels.socketio.SocketIOInput:
+      user_message_evt: user_uttered
+      bot_message_evt: bot_uttered
+      session_persistence: true
+      metadata_key: customData
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import os
+import uuid
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
+
+import rasa.core.channels.channel
+import rasa.shared.utils.io
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
+from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+import engineio
+from socketio import AsyncServer
+
+logger = logging.getLogger(__name__)
+
+Origins = Union[str, List[str]]
+
+# Sanic-CORS skips a response whose request carries this flag (sanic_cors.core).
+SANIC_CORS_EVALUATED = "_sanic_cors_e"
+
+
+def default_allowed_origins() -> List[str]:
+    """The page server's own origins (web/serve.py binds 127.0.0.1)."""
+    port = os.environ.get("WEB_PORT") or "8080"
+    return [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+
+
+def parse_allowed_origins(value: Optional[Any]) -> Origins:
+    """Reads ``cors_allowed_origins`` from credentials.
+
+    Accepts a YAML list or one string of origins separated by commas or spaces
+    (so that ``${SOME_ENV_VAR}`` works). ``"*"`` allows every origin.
+    Absent or empty: the page server's default origins.
+    """
+    if value is None:
+        return default_allowed_origins()
+    if isinstance(value, str):
+        items = [part for part in value.replace(",", " ").split() if part]
+    else:
+        items = [str(part).strip() for part in value if str(part).strip()]
+    if not items:
+        return default_allowed_origins()
+    if "*" in items:
+        return "*"
+    return [item.rstrip("/") for item in items]
+
+
+async def enter_room(sio: AsyncServer, sid: Text, room: Text, namespace: Optional[Text]) -> None:
+    """``sio.enter_room`` awaited when it is a coroutine (python-socketio >= 5.10)."""
+    result = sio.enter_room(sid, room, namespace=namespace)
+    if inspect.isawaitable(result):
+        await result
+
+
+class _EngineIOServer(engineio.AsyncServer):
+    """engine.io that owns the CORS headers of its own responses."""
+
+    def _cors_headers(self, environ: Dict) -> List:
+        headers = super()._cors_headers(environ)
+        request = environ.get("sanic.request")
+        if headers and request is not None:
+            setattr(request.ctx, SANIC_CORS_EVALUATED, "1")
+        return headers
+
+
+class _SocketIOServer(AsyncServer):
+    def _engineio_server_class(self) -> type:
+        return _EngineIOServer
+
+
+class SocketIOInput(RasaSocketIOInput):
+    """Rasa's socket.io input channel, with rooms that work and an origin check."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "socketio"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        return cls(
+            credentials.get("user_message_evt", "user_uttered"),
+            credentials.get("bot_message_evt", "bot_uttered"),
+            credentials.get("namespace"),
+            credentials.get("session_persistence", False),
+            credentials.get("socketio_path", "/socket.io"),
+            credentials.get("jwt_key"),
+            credentials.get("jwt_method", "HS256"),
+            credentials.get("metadata_key", "metadata"),
+            cors_allowed_origins=credentials.get("cors_allowed_origins"),
+        )
+
+    def __init__(
+        self,
+        user_message_evt: Text = "user_uttered",
+        bot_message_evt: Text = "bot_uttered",
+        namespace: Optional[Text] = None,
+        session_persistence: bool = False,
+        socketio_path: Optional[Text] = "/socket.io",
+        jwt_key: Optional[Text] = None,
+        jwt_method: Optional[Text] = "HS256",
+        metadata_key: Optional[Text] = "metadata",
+        cors_allowed_origins: Optional[Any] = None,
+    ) -> None:
+        super().__init__(
+            user_message_evt,
+            bot_message_evt,
+            namespace,
+            session_persistence,
+            socketio_path,
+            jwt_key,
+            jwt_method,
+            metadata_key,
+        )
+        self.cors_allowed_origins = parse_allowed_origins(cors_allowed_origins)
+
+    def _authorised(self, auth: Optional[Dict]) -> bool:
+        if not self.jwt_key:
+            return True
+        token = (auth or {}).get("token")
+        if not token:
+            return False
+        payload = rasa.core.channels.channel.decode_bearer_token(
+            token, self.jwt_key, self.jwt_algorithm
+        )
+        return bool(payload)
+
+    def _sender_id(self, sid: Text, data: Dict) -> Optional[Text]:
+        if not self.session_persistence:
+            return sid
+        if not data.get("session_id"):
+            rasa.shared.utils.io.raise_warning(
+                "A message without a valid session_id was received. This message "
+                "will be ignored. Make sure to set a proper session id using the "
+                "`session_request` socketIO event."
+            )
+            return None
+        return data["session_id"]
+
+    def _metadata(self, data: Dict) -> Dict[Text, Any]:
+        metadata = data.get(self.metadata_key) or {}
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        return metadata if isinstance(metadata, dict) else {}
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        """Wires the socket.io events to Rasa."""
+        # engine.io itself answers CORS for the socket.io path and refuses
+        # browser origins that are not listed.
+        sio = _SocketIOServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
+        socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio
+        logger.debug(f"socket.io channel allows origins: {self.cors_allowed_origins}")
+
+        @socketio_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: Text, environ: Dict, auth: Optional[Dict]) -> bool:
+            accepted = self._authorised(auth)
+            logger.debug(f"User {sid} {'connected' if accepted else 'refused'} (socket.io).")
+            return accepted
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: Text) -> None:
+            logger.debug(f"User {sid} disconnected from socketIO endpoint.")
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+            data = data if isinstance(data, dict) else {}
+            if not data.get("session_id"):
+                data["session_id"] = uuid.uuid4().hex
+            if self.session_persistence:
+                await enter_room(sio, sid, data["session_id"], self.namespace)
+            await sio.emit("session_confirm", data["session_id"], room=sid, namespace=self.namespace)
+            logger.debug(f"User {sid} joined session {data['session_id']}.")
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: Text, data: Dict) -> None:
+            data = data if isinstance(data, dict) else {}
+            sender_id = self._sender_id(sid, data)
+            if sender_id is None:
+                return
+            message = UserMessage(
+                data.get("message", ""),
+                SocketIOOutput(sio, self.bot_message_evt),
+                sender_id,
+                input_channel=self.name(),
+                metadata=self._metadata(data),
+            )
+            await on_new_message(message)
+
+        return socketio_webhook

@@ -1,0 +1,213 @@
+"""The WeChat Official Account wire protocol, kept apart from the dialogue.
+
+Everything here runs before a message may reach Rasa: the signature and
+freshness checks on the query string, reading a bounded body, refusing XML
+with a DTD (so no entity is ever expanded or fetched), AES decryption in
+safe mode, and rendering / sealing the passive reply. The protocol itself is
+wechatpy's (``check_signature``, ``WeChatCrypto``, ``parse_message``,
+``create_reply``); this module only decides which HTTP status a bad request
+gets, so that no malformed or forged request can end in a 500.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Union
+from xml.etree.ElementTree import ParseError
+
+import defusedxml.ElementTree as SafeElementTree
+from defusedxml import DefusedXmlException
+from sanic.exceptions import PayloadTooLarge
+from sanic.request import Request
+from wechatpy import create_reply, parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.messages import BaseMessage
+from wechatpy.utils import check_signature
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_CLOCK_SKEW_SECONDS = 300
+
+
+class RequestRejected(Exception):
+    """A request that must be answered with an HTTP error and go no further."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class SignedQuery:
+    """The query string WeChat signs every callback with."""
+
+    signature: str
+    timestamp: str
+    nonce: str
+    encrypt_type: str = "raw"
+    msg_signature: Optional[str] = None
+    echostr: Optional[str] = None
+
+    @property
+    def encrypted(self) -> bool:
+        return self.encrypt_type == "aes"
+
+
+def read_query(args: Mapping[str, Any]) -> SignedQuery:
+    """Picks the signed parameters; a missing one is a forged request (403)."""
+
+    def arg(name: str) -> Optional[str]:
+        value = args.get(name)
+        if isinstance(value, list):  # Sanic's RequestParameters.get gives the first
+            value = value[0] if value else None
+        return value or None
+
+    signature, timestamp, nonce = arg("signature"), arg("timestamp"), arg("nonce")
+    if not (signature and timestamp and nonce):
+        raise RequestRejected(403, "missing signature")
+    encrypt_type = (arg("encrypt_type") or "raw").lower()
+    if encrypt_type not in ("raw", "aes"):
+        raise RequestRejected(400, "unknown encrypt_type")
+    return SignedQuery(
+        signature=signature,
+        timestamp=timestamp,
+        nonce=nonce,
+        encrypt_type=encrypt_type,
+        msg_signature=arg("msg_signature"),
+        echostr=arg("echostr"),
+    )
+
+
+def verify_query(
+    token: Optional[str],
+    query: SignedQuery,
+    max_skew: int = MAX_CLOCK_SKEW_SECONDS,
+    now: Optional[float] = None,
+) -> None:
+    """Signature first, then freshness: a replayed old callback is refused too."""
+    if not token:  # not configured: fail closed rather than trust anyone
+        raise RequestRejected(403, "channel not configured")
+    try:
+        check_signature(token, query.signature, query.timestamp, query.nonce)
+    except InvalidSignatureException:
+        raise RequestRejected(403, "invalid signature")
+    try:
+        sent_at = int(query.timestamp)
+    except ValueError:
+        raise RequestRejected(403, "invalid timestamp")
+    current = time.time() if now is None else now
+    if abs(current - sent_at) > max_skew:
+        raise RequestRejected(403, "stale timestamp")
+
+
+async def read_body_limited(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """Reads at most ``limit`` bytes of a streamed body; more is a 413.
+
+    The declared Content-Length is refused up front; a chunked or lying body
+    is counted as it arrives, so an oversized body is never held whole.
+    Lowering Sanic's own per-request limit also makes Sanic drop the rest of
+    the body and close the connection instead of draining it.
+    """
+    stream = request.stream
+    if stream is not None and hasattr(stream, "request_max_size"):
+        stream.request_max_size = min(stream.request_max_size, limit)
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise RequestRejected(413, "body too large")
+        except ValueError:
+            raise RequestRejected(400, "bad content-length")
+
+    if request.body or stream is None or not hasattr(stream, "read"):
+        body = request.body or b""  # a non-streaming route: Sanic read it already
+        if len(body) > limit:
+            raise RequestRejected(413, "body too large")
+        return body
+
+    chunks = []
+    size = 0
+    try:
+        while True:
+            chunk = await stream.read()
+            if chunk is None:
+                break
+            size += len(chunk)
+            if size > limit:
+                raise RequestRejected(413, "body too large")
+            chunks.append(chunk)
+    except PayloadTooLarge:
+        raise RequestRejected(413, "body too large")
+    return b"".join(chunks)
+
+
+def ensure_safe_xml(raw: Union[bytes, str]) -> None:
+    """Refuses anything but a plain ``<xml>`` document.
+
+    WeChat never sends a DTD, so any DOCTYPE, entity declaration or external
+    reference (XXE, "billion laughs") is refused before wechatpy's parser
+    sees the text.
+    """
+    if not raw or not raw.strip():
+        raise RequestRejected(400, "empty body")
+    try:
+        root = SafeElementTree.fromstring(
+            raw, forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+    except (DefusedXmlException, ParseError, ValueError):
+        raise RequestRejected(400, "malformed or unsafe XML")
+    if root.tag != "xml":
+        raise RequestRejected(400, "not a WeChat message")
+
+
+def _as_text(raw: Union[bytes, str]) -> str:
+    if isinstance(raw, str):
+        return raw
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RequestRejected(400, "body is not UTF-8")
+
+
+def decrypt_body(crypto: Optional[WeChatCrypto], raw: bytes, query: SignedQuery) -> str:
+    """Safe mode: checks ``msg_signature`` over the ciphertext, then decrypts."""
+    if crypto is None:  # msg_signature cannot be checked without the key
+        raise RequestRejected(403, "safe mode not configured")
+    if not query.msg_signature:
+        raise RequestRejected(403, "missing msg_signature")
+    ensure_safe_xml(raw)
+    try:
+        return crypto.decrypt_message(
+            _as_text(raw), query.msg_signature, query.timestamp, query.nonce
+        )
+    except (InvalidSignatureException, InvalidAppIdException):
+        raise RequestRejected(403, "invalid msg_signature")
+    except RequestRejected:
+        raise
+    except Exception:  # missing <Encrypt>, bad base64, bad padding
+        raise RequestRejected(400, "cannot decrypt")
+
+
+def parse_body(raw: Union[bytes, str]) -> BaseMessage:
+    """wechatpy's ``parse_message`` on XML that has passed ``ensure_safe_xml``."""
+    ensure_safe_xml(raw)
+    try:
+        message = parse_message(_as_text(raw))
+    except RequestRejected:
+        raise
+    except Exception:  # no MsgType, text instead of elements, ...
+        raise RequestRejected(400, "not a WeChat message")
+    if message is None or not message.source or not isinstance(message.source, str):
+        raise RequestRejected(400, "no sender")
+    return message
+
+
+def render_text_reply(message: BaseMessage, content: str) -> str:
+    """The passive text reply to ``message``, as WeChat's XML."""
+    return create_reply(content, message=message, render=True)
+
+
+def seal_reply(crypto: WeChatCrypto, reply_xml: str, query: SignedQuery) -> str:
+    """Safe mode: the reply goes back encrypted and signed."""
+    return crypto.encrypt_message(reply_xml, query.nonce)

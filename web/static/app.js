@@ -1,0 +1,147 @@
+/* 小安 web chat: configures the rasa-webchat widget (window.WebChat, from /vendor/rasa-webchat.js). */
+(function () {
+  "use strict";
+
+  var RASA_PORT = "5005";
+  var SESSION_KEY = "chat_session"; // where rasa-webchat keeps the conversation
+  var LOOPBACK = ["127.0.0.1", "localhost", "::1", "[::1]"];
+
+  function warn(message) {
+    if (window.console) window.console.warn("[小安] " + message);
+  }
+
+  // "http://host:port[/path]" or a bare port number -> a URL string, or null.
+  function parseRasaUrl(value) {
+    if (!value) return null;
+    value = String(value).trim();
+    if (/^\d{2,5}$/.test(value)) {
+      value = window.location.protocol + "//" + (window.location.hostname || "127.0.0.1") + ":" + value;
+    }
+    var url;
+    try {
+      url = new URL(value);
+    } catch (e) {
+      return null;
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+    return url;
+  }
+
+  function asSocketUrl(url) {
+    return url.origin + url.pathname.replace(/\/+$/, "");
+  }
+
+  // Which Rasa server to talk to: ?rasa=… (only this host or loopback, so a
+  // link cannot send a merchant's conversation elsewhere), then the value the
+  // page server injected (RASA_URL), then this page's host on port 5005.
+  function resolveSocketUrl() {
+    var params = new URLSearchParams(window.location.search);
+    var fromQuery = params.get("rasa");
+    if (fromQuery) {
+      var queried = parseRasaUrl(fromQuery);
+      if (queried && (queried.hostname === window.location.hostname || LOOPBACK.indexOf(queried.hostname) >= 0)) {
+        return asSocketUrl(queried);
+      }
+      warn("ignoring ?rasa=" + fromQuery + " (must be http(s) on this host or loopback)");
+    }
+    var meta = document.querySelector('meta[name="xiaoan-rasa-url"]');
+    var injected = parseRasaUrl(meta && meta.getAttribute("content"));
+    if (injected) return asSocketUrl(injected);
+    var host = window.location.hostname || "127.0.0.1";
+    var protocol = window.location.protocol === "https:" ? "https:" : "http:";
+    return protocol + "//" + host + ":" + RASA_PORT;
+  }
+
+  // Context a merchant portal passes in the page URL (an 8-digit terminal number).
+  function resolveCustomData() {
+    var data = { language: "zh" };
+    var terminalId = new URLSearchParams(window.location.search).get("terminal_id");
+    if (terminalId) {
+      terminalId = terminalId.trim();
+      if (/^\d{8}$/.test(terminalId)) data.terminal_id = terminalId;
+      else warn("ignoring terminal_id=" + terminalId + " (expected 8 digits)");
+    }
+    return data;
+  }
+
+  var statusEl = document.getElementById("status");
+  var offlineEl = document.getElementById("offline");
+  function setStatus(state, text) {
+    if (offlineEl) offlineEl.hidden = state === "online" || state === "connecting";
+    if (!statusEl) return;
+    statusEl.setAttribute("data-state", state);
+    statusEl.textContent = text;
+  }
+
+  var newChat = document.getElementById("new-chat");
+  if (newChat) {
+    newChat.addEventListener("click", function () {
+      try {
+        window.localStorage.removeItem(SESSION_KEY);
+      } catch (e) {
+        /* storage disabled: nothing to clear */
+      }
+      window.location.reload();
+    });
+  }
+
+  if (!window.WebChat || typeof window.WebChat.default !== "function") {
+    setStatus("error", "组件未加载");
+    var chat = document.getElementById("chat");
+    if (chat) {
+      chat.innerHTML =
+        '<p class="load-error">聊天组件没有加载成功，请刷新页面重试。</p>';
+    }
+    return;
+  }
+
+  // The widget's send button is an icon only: name it for screen readers.
+  var chatEl = document.getElementById("chat");
+  if (chatEl && window.MutationObserver) {
+    new MutationObserver(function () {
+      var send = chatEl.querySelector(".rw-send:not([aria-label])");
+      if (send) send.setAttribute("aria-label", "发送");
+      var field = chatEl.querySelector(".rw-new-message:not([aria-label])");
+      if (field) field.setAttribute("aria-label", "输入您的问题");
+    }).observe(chatEl, { childList: true, subtree: true });
+  }
+
+  var socketUrl = resolveSocketUrl();
+  var customData = resolveCustomData();
+  document.documentElement.setAttribute("data-rasa-url", socketUrl);
+
+  window.WebChat.default(
+    {
+      socketUrl: socketUrl,
+      socketPath: "/socket.io/",
+      customData: customData,
+      initPayload: "/greet",
+      title: "小安 · POS转账助手",
+      subtitle: "刷卡失败、扣款未到账，我来帮您排查",
+      inputTextFieldHint: "请描述您遇到的问题…",
+      connectingText: "正在连接小安…",
+      embedded: true,
+      showCloseButton: false,
+      showFullScreenButton: false,
+      hideWhenNotConnected: false,
+      showMessageDate: false,
+      params: { storage: "local" },
+      customMessageDelay: function (message) {
+        var delay = 15 * String(message || "").length;
+        return Math.max(300, Math.min(delay, 1200));
+      },
+      onSocketEvent: {
+        connect: function () {
+          setStatus("online", "在线");
+        },
+        disconnect: function () {
+          setStatus("offline", "已断开，正在重连…");
+        },
+        connect_error: function () {
+          setStatus("offline", "连接不上小安");
+        },
+      },
+    },
+    chatEl
+  );
+})();
