@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export WEB_PORT="${WEB_PORT:-8080}" RASA_URL="${RASA_URL:-http://127.0.0.1:5005}"
 export WEB_URL="${WEB_URL:-http://127.0.0.1:$WEB_PORT}"
+export WECHAT_TOKEN="${WECHAT_TOKEN:-xiaoan-live-test}"
 for v in WECHAT_TOKEN WECHAT_APP_ID WECHAT_ENCODING_AES_KEY WECHAT_APP_SECRET WECHAT_API_BASE; do export "$v=${!v:-}"; done
 mkdir -p var screenshots; pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
