@@ -28,7 +28,12 @@ def main() -> None:
         acc = data.get("accuracy")
         if acc is not None:
             print(f"action-level accuracy: {acc:.4f}")
-    print(f"reports: {out}/ (failed_test_stories.yml, story_report.json, confusion plots)")
+    print(f"failed stories (bot's actual predictions marked): {out}/failed_test_stories.yml")
+    reports = sorted(Path("results").glob("*/*.png")) + sorted(Path("results").glob("*/*report.json"))
+    for path in reports:
+        print(f"  report: {path}")
+    if not any(p.name == "intent_confusion_matrix.png" for p in reports):
+        print("  (intent confusion matrix and histogram: run `make test-nlu`, they land in results/nlu/)")
 
 
 if __name__ == "__main__":
