@@ -11,15 +11,12 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, EXTRACTOR, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from xiaoan.components.fingerprint import code_fingerprint
+from xiaoan.components.base import StatelessComponent
 from xiaoan.amounts import format_amount, parse_amount
 from xiaoan.identifiers import clean_identifier
 
@@ -49,22 +46,8 @@ def _priority(entity: Dict[Text, Any]) -> tuple:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class EntityFinisher(GraphComponent, EntityExtractorMixin):
+class EntityFinisher(StatelessComponent, EntityExtractorMixin):
     """Merges, validates and normalises the entities of a parsed message."""
-
-    @classmethod
-    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
-        return code_fingerprint()
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

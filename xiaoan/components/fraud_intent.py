@@ -9,16 +9,13 @@ stays in the ranking), so the dialogue runs `action_fraud_warning` first.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from xiaoan.components.fingerprint import code_fingerprint
+from xiaoan.components.base import StatelessComponent
 from xiaoan.fraud import fraud_signals, is_urgent
 
 FRAUD_INTENT = "fraud_report"
@@ -26,22 +23,8 @@ FRAUD_SIGNALS = "fraud_signals"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class FraudPatternIntent(GraphComponent):
+class FraudPatternIntent(StatelessComponent):
     """Overrides the intent with fraud_report when an urgent scam pattern is present."""
-
-    @classmethod
-    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
-        return code_fingerprint()
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -5,39 +5,22 @@ offsets of extracted entities stay valid.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import List, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from xiaoan.components.fingerprint import code_fingerprint
+from xiaoan.components.base import StatelessComponent
 from xiaoan.masking import mask_secrets
 from xiaoan.normalize import normalize_text
 
 SECRETS_FOUND = "secrets_found"
 
 
-class _TextRewriter(GraphComponent):
+class _TextRewriter(StatelessComponent):
     """Applies `rewrite` to the text of every training example and message."""
-
-    @classmethod
-    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
-        return code_fingerprint()
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        return cls()
 
     def rewrite(self, message: Message) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

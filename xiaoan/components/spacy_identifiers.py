@@ -9,19 +9,16 @@ the held-out file (`bench/entity_extractors.py`); see the README for which won.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List
 
 import spacy
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from spacy.matcher import Matcher
 
-from xiaoan.components.fingerprint import code_fingerprint
+from xiaoan.components.base import StatelessComponent
 
 
 def _chars(word: str) -> List[Dict[str, Any]]:
@@ -91,22 +88,8 @@ def spacy_identifiers(text: str) -> List[Dict[str, Any]]:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class SpacyIdentifierExtractor(GraphComponent, EntityExtractorMixin):
+class SpacyIdentifierExtractor(StatelessComponent, EntityExtractorMixin):
     """Alternative to StructuredEntityExtractor built on spaCy's Matcher."""
-
-    @classmethod
-    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
-        return code_fingerprint()
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

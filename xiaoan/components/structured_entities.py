@@ -6,37 +6,20 @@ code only after 错误码/提示/显示. The patterns live in `xiaoan.identifier
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from xiaoan.components.fingerprint import code_fingerprint
+from xiaoan.components.base import StatelessComponent
 from xiaoan.identifiers import find_identifiers
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class StructuredEntityExtractor(GraphComponent, EntityExtractorMixin):
+class StructuredEntityExtractor(StatelessComponent, EntityExtractorMixin):
     """Finds the contract's structured identifiers by pattern and context."""
-
-    @classmethod
-    def fingerprint_addon(cls, config: Dict[Text, Any]) -> Optional[Text]:
-        return code_fingerprint()
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GraphComponent:
-        return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
