@@ -92,10 +92,10 @@ def verify_query(
         check_signature(token, query.signature, query.timestamp, query.nonce)
     except InvalidSignatureException:
         raise RequestRejected(403, "invalid signature")
-    try:
-        sent_at = int(query.timestamp)
-    except ValueError:
+    timestamp = str(query.timestamp or "")
+    if not (timestamp.isdigit() and len(timestamp) <= 12):  # seconds; 400 nines overflowed float
         raise RequestRejected(403, "invalid timestamp")
+    sent_at = int(timestamp)
     current = time.time() if now is None else now
     if abs(current - sent_at) > max_skew:
         raise RequestRejected(403, "stale timestamp")

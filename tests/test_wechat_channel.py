@@ -709,3 +709,16 @@ def test_packing_keeps_order_and_the_byte_limit() -> None:
     assert pack_texts([]) == []
     numbers = ["1", " ２ ", "0", "1a", "一", ""]
     assert [choice_index(t) for t in numbers] == [0, 1, None, None, None, None]
+
+
+@pytest.mark.parametrize("timestamp", ["9" * 400, "-5", "1e9", "１７００"])
+def test_absurd_timestamps_are_refused_not_crashed(timestamp: str) -> None:
+    """A correctly signed but absurd timestamp is a 403, never an OverflowError (500)."""
+    from channels.wechat_protocol import RequestRejected, SignedQuery, verify_query
+
+    signer = WeChatSigner()
+    signer.add_data(TOKEN, timestamp, "nonce1")
+    query = SignedQuery(signature=signer.signature, timestamp=timestamp, nonce="nonce1")
+    with pytest.raises(RequestRejected) as refused:
+        verify_query(TOKEN, query)
+    assert refused.value.status == 403

@@ -1,0 +1,47 @@
+"""The REST request check: every malformed body is a 4xx, secrets are masked."""
+import json
+
+import pytest
+
+from channels.rest import MAX_BODY_BYTES, check_body
+
+
+@pytest.mark.parametrize(
+    "raw, status",
+    [
+        (b"", 400),
+        (b"   ", 400),
+        (b"not json", 400),
+        (b"\xff\xfe", 400),
+        (b"[1, 2, 3]", 400),
+        (b'"\xe4\xbd\xa0\xe5\xa5\xbd"', 400),
+        (b"123", 400),
+        (b"null", 400),
+        (b"true", 400),
+        (b'{"sender": "a"}', 400),
+        (b'{"sender": "a", "message": 123}', 400),
+        (b'{"sender": "a", "message": ["x"]}', 400),
+        (b'{"sender": ["a"], "message": "hi"}', 400),
+        (b'{"sender": "a", "message": "hi", "metadata": [1]}', 400),
+        (json.dumps({"sender": "a", "message": "长" * 2001}).encode(), 413),
+        (b"{" + b" " * MAX_BODY_BYTES + b"}", 413),
+    ],
+)
+def test_malformed_requests_get_a_4xx(raw, status):
+    problem, payload = check_body(raw)
+    assert payload is None and problem[0] == status and problem[1]
+
+
+def test_a_good_request_passes_with_secrets_masked():
+    raw = json.dumps({"sender": 42, "message": "卡号6222021234567890123 密码是123456"}).encode()
+    problem, payload = check_body(raw)
+    assert problem is None
+    assert payload["sender"] == "42"
+    assert "6222021234567890123" not in payload["message"] and "123456" not in payload["message"]
+    assert payload["metadata"]["secrets_masked"] == ["card_number", "pin"]
+
+
+@pytest.mark.parametrize("text", ["你好", "", "😀😀", "{{7*7}}", "'; DROP TABLE events;--", "\x00\x1b[31m"])
+def test_odd_but_valid_text_passes(text):
+    problem, payload = check_body(json.dumps({"sender": "a", "message": text}).encode())
+    assert problem is None and payload["message"] == text
