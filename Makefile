@@ -11,7 +11,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: install train run shell interactive test test-nlu test-stories test-browser browser-deps validate pytest lint clean
+.PHONY: install train run shell interactive test test-nlu test-stories test-browser load browser-deps validate pytest lint clean
 
 install: $(STAMP) $(WEB_STAMP)
 
@@ -60,7 +60,12 @@ test-stories: train
 
 # Real servers, real browser: the chat page, socket.io, WeChat end to end.
 test-browser: train browser-deps
-	@scripts/test_browser.sh
+	XIAOAN_BROWSER_TESTS=1 scripts/with_servers.sh bash -c \
+	  '$(BIN)/pytest -q tests/browser && $(BIN)/python bench/load_test.py --conversations 10 --turns 5 --json-out results/load_short.json'
+
+# The full load test: 50 concurrent conversations x 10 turns through REST, every tracker read back.
+load: train
+	scripts/with_servers.sh $(BIN)/python bench/load_test.py --conversations 50 --turns 10 --json-out results/load.json
 
 test: install
 	$(MAKE) validate

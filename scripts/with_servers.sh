@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the action server, Rasa (REST + socket.io + WeChat) and the chat page,
-# run the end-to-end and browser tests against them, stop everything.
+# run the given command against them, stop everything.
+#   scripts/with_servers.sh .venv/bin/pytest -q tests/browser
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WEB_PORT="${WEB_PORT:-8080}" RASA_URL="${RASA_URL:-http://127.0.0.1:5005}"
@@ -17,4 +18,4 @@ for _ in $(seq 1 300); do
   sleep 1
 done
 curl -fs "$RASA_URL/status" >/dev/null || { echo "Rasa did not come up; see var/rasa-test.log" >&2; tail -20 var/rasa-test.log >&2; exit 1; }
-XIAOAN_BROWSER_TESTS=1 .venv/bin/pytest -q tests/browser
+"$@"
