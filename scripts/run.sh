@@ -12,7 +12,9 @@ pids=()
 cleanup() { trap - INT TERM EXIT; for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; echo "小安 stopped."; }
 trap cleanup INT TERM EXIT
 
-.venv/bin/rasa run actions --actions actions --port 5055 >var/actions.log 2>&1 &
+# Keep-alive longer than Rasa's client pool keeps idle connections, so a reused
+# connection is never one the action server has just closed ("closing transport").
+SANIC_KEEP_ALIVE_TIMEOUT=75 .venv/bin/rasa run actions --actions actions --port 5055 >var/actions.log 2>&1 &
 pids+=($!)
 auth=()
 if [ -n "${RASA_AUTH_TOKEN:-}" ]; then auth=(--auth-token "$RASA_AUTH_TOKEN"); fi
