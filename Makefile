@@ -11,7 +11,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: install train run shell interactive test test-nlu test-stories test-browser load browser-deps validate pytest lint clean
+.PHONY: install train run shell interactive test test-nlu test-stories test-browser test-faults test-scale scale scale-deps load browser-deps validate pytest lint clean
 
 install: $(STAMP) $(WEB_STAMP)
 
@@ -39,17 +39,37 @@ train: install
 run: train
 	@scripts/run.sh
 
+# `xiaoan.serve` is Rasa's own command line with the "system busy" answer (xiaoan/busy.py).
+SERVE := $(BIN)/python -m xiaoan.serve
+
 shell: train
-	$(RASA) shell --endpoints endpoints.yml
+	$(SERVE) shell --endpoints endpoints.yml
 
 interactive: train
-	$(RASA) interactive --endpoints endpoints.yml
+	$(SERVE) interactive --endpoints endpoints.yml
 
 validate: install
 	$(RASA) data validate --fail-on-warnings
 
 pytest: install
-	$(BIN)/pytest -q tests --ignore=tests/browser
+	$(BIN)/pytest -q tests --ignore=tests/browser --ignore=tests/faults --ignore=tests/scale
+
+# Debian's nginx for the scale-out set-up.
+scale-deps:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx; }
+
+# 2 Rasa servers + the action server over PostgreSQL and Redis, behind nginx on :8088.
+scale: train scale-deps
+	$(BIN)/python -m ops.scale
+
+# The same set-up under test: a same-sender burst across both servers, sticky socket.io,
+# one server stopped mid-load. Fails (never skips) if PostgreSQL or Redis is unreachable.
+test-scale: train scale-deps
+	$(BIN)/pytest -q tests/scale
+
+# Own servers, restarted mid-conversation: Rasa restart, action server killed, 10 s back office.
+test-faults: train
+	$(BIN)/pytest -q tests/faults
 
 test-nlu: train
 	$(RASA) test nlu --nlu tests/nlu --out results/nlu
@@ -74,6 +94,8 @@ test: install
 	$(MAKE) test-nlu
 	$(MAKE) test-stories
 	$(MAKE) test-browser
+	$(MAKE) test-faults
+	$(MAKE) test-scale
 
 lint: install
 	$(BIN)/ruff check actions xiaoan channels tests scripts bench web

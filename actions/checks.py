@@ -11,13 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import texts
 from actions.asks import QUESTIONS
-from actions.backoffice import get_backoffice
+from actions.backoffice import get_backoffice, in_worker_thread
 from actions.slots import fraud_reminder_once, record_step, slot_amount, slot_identifier
 
 logger = logging.getLogger(__name__)
 
 BUSY = "系统繁忙，暂时查不到结果。您提供的信息已保留，请稍后再问我一次，或直接联系发卡行客服。"
-
 
 
 class _CheckAction(Action, ABC):
@@ -38,7 +37,7 @@ class _CheckAction(Action, ABC):
             dispatcher.utter_message(text=QUESTIONS[self.slot])
             return []
         try:
-            message, state = self.lookup_and_explain(tracker, key)
+            message, state = await in_worker_thread(self.lookup_and_explain, tracker, key)
         except Exception:  # the back office is down or slow: keep the case, say so
             logger.exception("back-office lookup failed for %s", self.name())
             dispatcher.utter_message(text=BUSY)

@@ -44,7 +44,7 @@ def fraud_warning_text(signals: list[str]) -> str:
 
 
 class ActionFraudWarning(Action):
-    """Warns against fraud once per message: for fraud_report, and for any message with a scam pattern."""
+    """Warns against fraud: for fraud_report, and for any message with a scam pattern (rules run it once)."""
 
     def name(self) -> Text:
         return "action_fraud_warning"
@@ -52,15 +52,12 @@ class ActionFraudWarning(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        message_id = (tracker.latest_message or {}).get("message_id") or ""
         signals = fraud_signals(latest_text(tracker))
         reported = latest_intent(tracker) == "fraud_report"
         if not (reported or is_urgent(signals)):
             return []
-        if message_id and tracker.get_slot("fraud_warned") == message_id:
-            return []  # already warned about this very message
         dispatcher.utter_message(text=fraud_warning_text(signals))
-        return [SlotSet("fraud_warned", message_id or "warned"), SlotSet("fraud_reminded", True)]
+        return [SlotSet("fraud_reminded", True)]
 
 
 def privacy_notice(tracker: Tracker) -> Optional[str]:

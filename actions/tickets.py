@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backoffice import get_backoffice
+from actions.backoffice import get_backoffice, in_worker_thread
 from actions.backoffice.records import CaseDetails
 from actions.slots import fraud_reminder_once, latest_intent, slot_amount, slot_identifier
 from xiaoan.amounts import format_amount
@@ -60,7 +60,7 @@ class ActionCreateTicket(Action):
         handoff = latest_intent(tracker) == "request_human"
         case = case_from_tracker(tracker, handoff)
         try:
-            ticket = get_backoffice().create_ticket(case)
+            ticket = await in_worker_thread(get_backoffice().create_ticket, case)
         except Exception:
             logger.exception("ticket store unavailable")
             dispatcher.utter_message(text="工单系统暂时繁忙，您的信息已保留在对话中，请稍后再说“登记工单”。")

@@ -16,9 +16,17 @@ trap cleanup INT TERM EXIT
 # connection is never one the action server has just closed ("closing transport").
 SANIC_KEEP_ALIVE_TIMEOUT=75 .venv/bin/rasa run actions --actions actions --port 5055 >var/actions.log 2>&1 &
 pids+=($!)
+# The HTTP API (trackers, model, events) is open only on loopback: bound anywhere
+# else it must have a token (RASA_AUTH_TOKEN, sent as ?token= or Bearer).
 auth=()
 if [ -n "${RASA_AUTH_TOKEN:-}" ]; then auth=(--auth-token "$RASA_AUTH_TOKEN"); fi
-.venv/bin/rasa run --enable-api "${auth[@]}" -i "$HOST" -p 5005 -m models \
+case "$HOST" in
+  127.*|localhost|::1) ;;
+  *) if [ -z "${RASA_AUTH_TOKEN:-}" ]; then
+       echo "Refusing to expose Rasa's HTTP API on $HOST without a token: set RASA_AUTH_TOKEN." >&2; exit 2
+     fi ;;
+esac
+.venv/bin/python -m xiaoan.serve run --enable-api "${auth[@]}" -i "$HOST" -p 5005 -m models \
   --credentials credentials.yml --endpoints endpoints.yml >var/rasa.log 2>&1 &
 pids+=($!)
 

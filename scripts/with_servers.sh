@@ -13,7 +13,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev
 # Keep-alive longer than Rasa's client pool keeps idle connections, so a reused
 # connection is never one the action server has just closed ("closing transport").
 SANIC_KEEP_ALIVE_TIMEOUT=75 .venv/bin/rasa run actions --actions actions --port 5055 >var/actions-test.log 2>&1 & pids+=($!)
-.venv/bin/rasa run --enable-api -i 127.0.0.1 -p 5005 -m models --credentials credentials.yml --endpoints endpoints.yml >var/rasa-test.log 2>&1 & pids+=($!)
+.venv/bin/python -m xiaoan.serve run --enable-api -i 127.0.0.1 -p 5005 -m models --credentials credentials.yml --endpoints endpoints.yml >var/rasa-test.log 2>&1 & pids+=($!)
 .venv/bin/python web/serve.py >var/web-test.log 2>&1 & pids+=($!)
 for _ in $(seq 1 300); do
   curl -fs "$RASA_URL/status" >/dev/null && curl -fs "$WEB_URL/" >/dev/null && curl -fs http://127.0.0.1:5055/health >/dev/null && break

@@ -1,24 +1,53 @@
 """Back-office access for the actions: one interface, one factory."""
 from __future__ import annotations
 
+import asyncio
 import os
 from functools import lru_cache
+from typing import Any, Callable, TypeVar
 
+from actions.backoffice.delayed import DelayedBackOffice
 from actions.backoffice.interface import BackOffice
 from actions.backoffice.simulated import SimulatedBackOffice
 
 DEFAULT_URL = "sqlite:///var/backoffice.db"
+# Past this a lookup counts as failed and the user hears "busy, details kept".
+DEFAULT_TIMEOUT_S = 20.0
+
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=None)
-def _backoffice_for(url: str) -> BackOffice:
-    return SimulatedBackOffice(url)
+def _backoffice_for(url: str, delay: float = 0.0) -> BackOffice:
+    store: BackOffice = SimulatedBackOffice(url)
+    return DelayedBackOffice(store, delay) if delay > 0 else store
+
+
+def _delay_from_environment() -> float:
+    try:
+        return max(0.0, float(os.environ.get("XIAOAN_BACKOFFICE_DELAY_S") or 0))
+    except ValueError:
+        return 0.0
 
 
 def get_backoffice() -> BackOffice:
     """The back office named by `XIAOAN_BACKOFFICE_URL` (simulated SQL by default).
 
     A real bank adapter would be chosen here by its own URL scheme; the
-    actions would not change.
+    actions would not change. `XIAOAN_BACKOFFICE_DELAY_S` simulates a slow one.
     """
-    return _backoffice_for(os.environ.get("XIAOAN_BACKOFFICE_URL", DEFAULT_URL))
+    url = os.environ.get("XIAOAN_BACKOFFICE_URL", DEFAULT_URL)
+    return _backoffice_for(url, _delay_from_environment())
+
+
+async def in_worker_thread(function: Callable[..., T], *args: Any) -> T:
+    """Runs a blocking back-office call off the event loop, within the time limit.
+
+    One slow lookup must not stall every other conversation on the action
+    server; `asyncio.TimeoutError` past `XIAOAN_BACKOFFICE_TIMEOUT_S`.
+    """
+    try:
+        timeout = float(os.environ.get("XIAOAN_BACKOFFICE_TIMEOUT_S") or DEFAULT_TIMEOUT_S)
+    except ValueError:
+        timeout = DEFAULT_TIMEOUT_S
+    return await asyncio.wait_for(asyncio.to_thread(function, *args), timeout=timeout)

@@ -1,0 +1,69 @@
+"""Talking to a running 小安 the way its channels are used: REST, the tracker API, WeChat.
+
+Plain `urllib`, so a test or a script can use it without an event loop.
+"""
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from typing import Any, Dict, List, Optional, Tuple
+from urllib.parse import quote
+
+from wechatpy.utils import WeChatSigner
+
+
+def rest_say(base_url: str, sender: str, text: str, timeout: float = 60.0) -> List[Dict[str, Any]]:
+    """The bot's messages for one user message on the REST channel."""
+    body = json.dumps({"sender": sender, "message": text}).encode()
+    request = urllib.request.Request(
+        f"{base_url}/webhooks/rest/webhook", body, {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def said(messages: List[Dict[str, Any]]) -> str:
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+def tracker(base_url: str, sender: str, token: Optional[str] = None) -> Dict[str, Any]:
+    """The stored conversation (needs ``--enable-api``; ``token`` when it has one)."""
+    url = f"{base_url}/conversations/{quote(sender, safe='')}/tracker"
+    if token:
+        url += f"?token={quote(token)}"
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def user_texts(events: List[Dict[str, Any]]) -> List[str]:
+    return [e.get("text") or "" for e in events if e.get("event") == "user"]
+
+
+def wechat_text_xml(openid: str, content: str, msg_id: Optional[int] = None) -> str:
+    msg_id = msg_id if msg_id is not None else uuid.uuid4().int % 10**15
+    return (
+        f"<xml><ToUserName><![CDATA[gh_xiaoan]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
+
+
+def wechat_post(
+    base_url: str, token: str, xml: str, timestamp: Optional[int] = None, timeout: float = 30.0
+) -> Tuple[int, str]:
+    """(status, body) of one signed callback, as WeChat's servers send it."""
+    timestamp = timestamp or int(time.time())
+    nonce = uuid.uuid4().hex[:10]
+    signer = WeChatSigner()
+    signer.add_data(token, str(timestamp), nonce)
+    url = (f"{base_url}/webhooks/wechat/webhook?signature={signer.signature}"
+           f"&timestamp={timestamp}&nonce={nonce}")
+    request = urllib.request.Request(url, xml.encode(), {"Content-Type": "text/xml"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()

@@ -1,0 +1,124 @@
+"""A clear "system busy" answer when the action server fails, instead of silence.
+
+Rasa 3.6's `MessageProcessor._run_action` logs any exception from a custom
+action, drops its events and goes on predicting: with the action server down
+the user gets no answer, or whatever the policies guess next. Here an action
+that talks to the action server (a custom action, or a form whose validation
+and questions live there) is run through `GuardedAction`: when it fails, Rasa
+itself says `utter_system_busy` and stops predicting for this turn. Nothing
+else changes: the user's message, the slots already extracted and the active
+form are in the tracker, so the same conversation carries on once the action
+server is back.
+
+Rasa offers no hook for this, so `install()` swaps the processor class the
+`Agent` builds (pinned to rasa==3.6.21); `python -m xiaoan.serve` calls it
+before handing over to Rasa's own command line.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional
+
+import rasa.core.agent
+from rasa.core.actions.action import (
+    Action,
+    ActionExecutionRejection,
+    RemoteAction,
+    create_bot_utterance,
+)
+from rasa.core.actions.loops import LoopAction
+from rasa.core.channels.channel import OutputChannel
+from rasa.core.nlg import NaturalLanguageGenerator
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.constants import REQUESTED_SLOT
+from rasa.shared.core.events import BotUttered, Event, SlotSet
+from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+BUSY_RESPONSE = "utter_system_busy"
+# Used only if the domain lacks the response: the user must never get silence.
+BUSY_FALLBACK_TEXT = "抱歉，系统正忙。您已经提供的信息都保存着，请过一两分钟把刚才的话再发一次。"
+
+
+def talks_to_action_server(action: Action) -> bool:
+    """Custom actions, and forms (their validation and questions are custom actions)."""
+    return isinstance(action, (RemoteAction, LoopAction))
+
+
+class GuardedAction(Action):
+    """Runs an action; if it fails (not a form's rejection), its events are the busy message."""
+
+    def __init__(self, inner: Action) -> None:
+        self.inner = inner
+        self.failed = False
+
+    def name(self) -> str:
+        return self.inner.name()
+
+    def event_for_successful_execution(self, prediction: PolicyPrediction) -> Any:
+        return self.inner.event_for_successful_execution(prediction)
+
+    async def run(
+        self,
+        output_channel: OutputChannel,
+        nlg: NaturalLanguageGenerator,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+    ) -> List[Event]:
+        try:
+            return await self.inner.run(output_channel, nlg, tracker, domain)
+        except ActionExecutionRejection:
+            raise  # a form's normal "slot not filled": policies handle it
+        except Exception as error:  # noqa: BLE001 - any failure gets the same answer
+            self.failed = True
+            logger.error(
+                "action '%s' failed (%s: %s); answered with %s",
+                self.name(), type(error).__name__, error, BUSY_RESPONSE,
+            )
+            events: List[Event] = [await busy_utterance(output_channel, nlg, tracker)]
+            if isinstance(self.inner, LoopAction):
+                # the form asks again (or finishes) on the next message instead of
+                # rejecting it for not answering a question that was never settled
+                events.append(SlotSet(REQUESTED_SLOT, None))
+            return events
+
+
+async def busy_utterance(
+    output_channel: OutputChannel, nlg: NaturalLanguageGenerator, tracker: DialogueStateTracker
+) -> BotUttered:
+    """The busy response as an event; the processor sends it like any other utterance."""
+    message: Optional[Dict[str, Any]] = None
+    try:
+        message = await nlg.generate(BUSY_RESPONSE, tracker, output_channel.name())
+    except Exception:  # noqa: BLE001 - a broken NLG must not silence the answer either
+        logger.exception("could not render %s", BUSY_RESPONSE)
+    message = dict(message or {"text": BUSY_FALLBACK_TEXT})
+    message["utter_action"] = BUSY_RESPONSE
+    return create_bot_utterance(message)
+
+
+class BusyAwareProcessor(MessageProcessor):
+    """Rasa's processor, with actions on the action server guarded."""
+
+    async def _run_action(
+        self,
+        action: Action,
+        tracker: DialogueStateTracker,
+        output_channel: OutputChannel,
+        nlg: NaturalLanguageGenerator,
+        prediction: PolicyPrediction,
+    ) -> bool:
+        if not talks_to_action_server(action):
+            return await super()._run_action(action, tracker, output_channel, nlg, prediction)
+        guarded = GuardedAction(action)
+        predict_more = await super()._run_action(guarded, tracker, output_channel, nlg, prediction)
+        # after a failure, listen: the next message picks the conversation up again
+        return predict_more and not guarded.failed
+
+
+def install() -> None:
+    """Makes every `Agent` built from now on use `BusyAwareProcessor`."""
+    rasa.core.agent.MessageProcessor = BusyAwareProcessor  # type: ignore[misc]
