@@ -23,6 +23,7 @@ import rasa.core.agent
 from rasa.core.actions.action import (
     Action,
     ActionExecutionRejection,
+    ActionListen,
     RemoteAction,
     create_bot_utterance,
 )
@@ -32,13 +33,14 @@ from rasa.core.nlg import NaturalLanguageGenerator
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.constants import REQUESTED_SLOT
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, REQUESTED_SLOT
 from rasa.shared.core.events import BotUttered, Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
 
 BUSY_RESPONSE = "utter_system_busy"
+BUSY_POLICY = "xiaoan.busy"  # recorded as the "policy" that chose the listen after it
 # Used only if the domain lacks the response: the user must never get silence.
 BUSY_FALLBACK_TEXT = "抱歉，系统正忙。您已经提供的信息都保存着，请过一两分钟把刚才的话再发一次。"
 
@@ -115,8 +117,11 @@ class BusyAwareProcessor(MessageProcessor):
             return await super()._run_action(action, tracker, output_channel, nlg, prediction)
         guarded = GuardedAction(action)
         predict_more = await super()._run_action(guarded, tracker, output_channel, nlg, prediction)
-        # after a failure, listen: the next message picks the conversation up again
-        return predict_more and not guarded.failed
+        if not guarded.failed:
+            return predict_more
+        # listen, as after any answer: the next message picks the conversation up again
+        listen = PolicyPrediction.for_action_name(self.domain, ACTION_LISTEN_NAME, BUSY_POLICY)
+        return await super()._run_action(ActionListen(), tracker, output_channel, nlg, listen)
 
 
 def install() -> None:
