@@ -52,15 +52,16 @@ def wechat_text_xml(openid: str, content: str, msg_id: Optional[int] = None) -> 
 
 
 def wechat_post(
-    base_url: str, token: str, xml: str, timestamp: Optional[int] = None, timeout: float = 30.0
+    base_url: str, token: str, xml: str, timestamp: Optional[int] = None, timeout: float = 30.0,
+    openid: Optional[str] = None,
 ) -> Tuple[int, str]:
-    """(status, body) of one signed callback, as WeChat's servers send it."""
+    """(status, body) of one signed callback, as WeChat's servers send it (with the OpenID in the query)."""
     timestamp = timestamp or int(time.time())
     nonce = uuid.uuid4().hex[:10]
     signer = WeChatSigner()
     signer.add_data(token, str(timestamp), nonce)
     url = (f"{base_url}/webhooks/wechat/webhook?signature={signer.signature}"
-           f"&timestamp={timestamp}&nonce={nonce}")
+           f"&timestamp={timestamp}&nonce={nonce}" + (f"&openid={quote(openid)}" if openid else ""))
     request = urllib.request.Request(url, xml.encode(), {"Content-Type": "text/xml"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
