@@ -88,7 +88,23 @@ async def enter_room(sio: AsyncServer, sid: Text, room: Text, namespace: Optiona
 
 
 class _EngineIOServer(engineio.AsyncServer):
-    """engine.io that owns the CORS headers of its own responses."""
+    """engine.io that owns the CORS headers of its own responses and refuses big polls early.
+
+    A polling POST over ``max_http_buffer_size`` (1 MB) makes engine.io close
+    the session and wait for its send queue to drain, which needs a GET poll
+    that never comes: the request hangs. It is refused with a 413 first.
+    """
+
+    async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
+        request = args[0] if args else None
+        if isinstance(request, Request) and request.method == "POST":
+            try:
+                length = int(request.headers.get("content-length") or 0)
+            except ValueError:
+                return response.text("Content-Length must be a number", status=400)
+            if length > self.max_http_buffer_size:
+                return response.text("Content is too long", status=413)
+        return await super().handle_request(*args, **kwargs)
 
     def _cors_headers(self, environ: Dict) -> List:
         headers = super()._cors_headers(environ)

@@ -599,12 +599,12 @@ def socketio_cases() -> List[Case]:
     return cases
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (issue 4): a >1 MB socket.io polling POST gets no answer")
-def test_socketio_oversized_polling_post_is_answered():
+def test_socketio_oversized_polling_post_is_refused_not_left_hanging():
     case = sio_post("POST 2 MB body", b"4" + b"x" * MB2, connect=False).body()  # body holds the builder
     case.timeout = 15
     outcome = send(case.method, case.path, case.body, case.headers, case.timeout)
-    assert outcome.status is not None and outcome.status < 500
+    assert outcome.status == 413, outcome.error
+    sio_handshake()  # and the channel still serves
 
 
 def test_socketio_endpoint_survives_hostile_input(capsys):
