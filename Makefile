@@ -98,7 +98,7 @@ test: install
 	$(MAKE) test-scale
 
 lint: install
-	$(BIN)/ruff check actions xiaoan channels tests scripts bench web
+	$(BIN)/ruff check actions xiaoan channels tests scripts bench web ops
 
 clean:
 	rm -rf results var/*.db
