@@ -228,25 +228,18 @@ def test_ticket_for_a_handover_never_stores_a_full_card_number(dispatcher):
     assert stored.details.handoff is True
 
 
-
-def dispatcher_factory():
-    from rasa_sdk.executor import CollectingDispatcher
-
-    return CollectingDispatcher()
-
-
 @pytest.mark.parametrize(
     "kind, slot", [("account", "card_tail"), ("terminal", "terminal_id"), ("transaction", "reference_number"), ("none", None)]
 )
-def test_form_asks_only_what_the_check_needs(kind, slot):
+def test_form_asks_only_what_the_check_needs(kind, slot, dispatcher):
     tracker = make_tracker({"check_kind": kind})
-    required = asyncio.run(ValidateDiagnosisForm().required_slots([], dispatcher_factory(), tracker, {}))
+    required = asyncio.run(ValidateDiagnosisForm().required_slots([], dispatcher, tracker, {}))
     assert required == ([slot] if slot else [])
 
 
-def test_form_infers_the_check_from_a_bare_detail():
+def test_form_infers_the_check_from_a_bare_detail(dispatcher):
     tracker = make_tracker({}, entities=[{"entity": "terminal_id", "value": "10000003"}])
-    required = asyncio.run(ValidateDiagnosisForm().required_slots([], dispatcher_factory(), tracker, {}))
+    required = asyncio.run(ValidateDiagnosisForm().required_slots([], dispatcher, tracker, {}))
     assert required == ["terminal_id"]
 
 
@@ -256,9 +249,9 @@ def test_form_rejects_a_malformed_identifier(dispatcher):
     assert "8位" in texts_of(dispatcher)[0]
 
 
-def test_form_reads_a_bare_number_nlu_missed():
+def test_form_reads_a_bare_number_nlu_missed(dispatcher):
     tracker = make_tracker({"requested_slot": "reference_number", "check_kind": "transaction"}, text="２０２６１１２５０００４")
-    out = asyncio.run(ValidateDiagnosisForm().extract_reference_number(dispatcher_factory(), tracker, {}))
+    out = asyncio.run(ValidateDiagnosisForm().extract_reference_number(dispatcher, tracker, {}))
     assert out == {"reference_number": "202611250004"}
 
 
