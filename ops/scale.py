@@ -105,7 +105,10 @@ def ensure_database(name: str = PG_DB) -> None:
 
 
 def clear_locks(prefix: str) -> None:
-    """Locks left in Redis by an earlier run (a killed server) would hold new conversations."""
+    """Locks left in Redis by an earlier run (a killed server) would hold new conversations.
+
+    Rasa stores a lock under ``<key_prefix>:lock:<conversation id>``.
+    """
     import redis
 
     client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=1)
@@ -130,7 +133,7 @@ def render_nginx(work: Path, listen: int, ports: List[int]) -> Path:
     for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (work / "tmp" / sub).mkdir(parents=True, exist_ok=True)
     servers = "\n".join(
-        f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=10s;" for port in ports
+        f"        server 127.0.0.1:{port} max_fails=3 fail_timeout=5s;" for port in ports
     )
     text = NGINX_TEMPLATE.read_text(encoding="utf-8").format(
         work=work, listen=f"127.0.0.1:{listen}", servers=servers
@@ -160,8 +163,8 @@ class ScaleStack:
         check_services()
         self.work.mkdir(parents=True, exist_ok=True)
         (fresh_database if fresh else ensure_database)()
-        key_prefix = f"xiaoan_{self.lock_store}_"
-        clear_locks(key_prefix)
+        key_prefix = f"xiaoan{self.lock_store}"  # Rasa accepts only letters and digits
+        clear_locks(f"{key_prefix}:")
         endpoints = scale_endpoints(self.work / "endpoints.yml", self.lock_store, key_prefix)
         token_file = self.work / "auth_token"
         token_file.write_text(self.auth_token, encoding="utf-8")

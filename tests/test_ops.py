@@ -1,0 +1,40 @@
+"""ops/: the scale-out set-up's configuration, checked without starting servers."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from ops import scale
+
+
+def test_nginx_config_is_valid_and_sticky_where_it_must_be(tmp_path):
+    conf = scale.render_nginx(tmp_path, 18088, [15101, 15102])
+    text = conf.read_text(encoding="utf-8")
+    assert "ip_hash;" in text and "hash $arg_openid consistent;" in text
+    assert text.count("server 127.0.0.1:15101") == 3
+    assert "non_idempotent" not in text  # a POST that reached a server is never replayed
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    checked = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_scale_endpoints_use_postgres_and_the_atomic_lock(tmp_path):
+    endpoints = yaml.safe_load(scale.scale_endpoints(tmp_path / "e.yml", "atomic", "xiaoanatomic").read_text())
+    assert endpoints["tracker_store"]["dialect"] == "postgresql"
+    assert endpoints["tracker_store"]["type"] == "xiaoan.tracker_store.MaskingSQLTrackerStore"
+    assert endpoints["lock_store"]["type"] == "xiaoan.lock_store.AtomicRedisLockStore"
+    assert endpoints["lock_store"]["key_prefix"].isalnum()  # Rasa ignores any other prefix
+    stock = yaml.safe_load(scale.scale_endpoints(tmp_path / "s.yml", "stock", "xiaoanstock").read_text())
+    assert stock["lock_store"]["type"] == "redis"
+
+
+def test_missing_services_are_named_with_how_to_start_them(monkeypatch):
+    monkeypatch.setattr(scale, "reachable", lambda host, port, timeout=2.0: port != scale.PG_PORT)
+    with pytest.raises(scale.ScaleUnavailable) as missing:
+        scale.check_services()
+    message = str(missing.value)
+    assert "PostgreSQL is not reachable" in message and "pg_ctlcluster" in message
+    assert "Redis" not in message
