@@ -37,7 +37,7 @@ train: install
 	$(RASA) train --quiet --augmentation 0
 
 run: train
-	@scripts/run.sh
+	@$(BIN)/python -m ops.local
 
 # `xiaoan.serve` is Rasa's own command line with the "system busy" answer (xiaoan/busy.py).
 SERVE := $(BIN)/python -m xiaoan.serve
@@ -80,12 +80,12 @@ test-stories: train
 
 # Real servers, real browser: the chat page, socket.io, WeChat end to end.
 test-browser: train browser-deps
-	XIAOAN_BROWSER_TESTS=1 scripts/with_servers.sh bash -c \
+	XIAOAN_BROWSER_TESTS=1 $(BIN)/python -m ops.local -- bash -c \
 	  '$(BIN)/pytest -q tests/browser && $(BIN)/python bench/load_test.py --conversations 10 --turns 5 --json-out results/load_short.json'
 
 # The full load test: 50 concurrent conversations x 10 turns through REST, every tracker read back.
 load: train
-	scripts/with_servers.sh $(BIN)/python bench/load_test.py --conversations 50 --turns 10 --json-out results/load.json
+	$(BIN)/python -m ops.local -- $(BIN)/python bench/load_test.py --conversations 50 --turns 10 --json-out results/load.json
 
 test: install
 	$(MAKE) validate

@@ -233,6 +233,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not orphan a server
         stack.stop()
         print("小安 scale-out stopped.")
     return 0

@@ -99,6 +99,11 @@ class Service:
         self.stop(signal.SIGKILL)
 
 
+def reachable_address(host: str) -> str:
+    """Where this machine reaches a server bound to `host` (any-address binds answer on loopback)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
 def action_server(port: int, log_path: Path, env: Optional[Dict[str, str]] = None) -> Service:
     return Service(
         name=f"action server :{port}",
@@ -116,9 +121,10 @@ def rasa_server(
     auth_token: Optional[str] = None,
     env: Optional[Dict[str, str]] = None,
     credentials: Path = ROOT / "credentials.yml",
+    host: str = "127.0.0.1",
 ) -> Service:
     """Rasa with 小安's processor (`xiaoan.serve`), REST, socket.io and WeChat, API on."""
-    argv = [PYTHON, "-m", "xiaoan.serve", "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port),
+    argv = [PYTHON, "-m", "xiaoan.serve", "run", "--enable-api", "-i", host, "-p", str(port),
             "-m", "models", "--credentials", str(credentials), "--endpoints", str(endpoints)]
     if auth_token:
         argv += ["--auth-token", auth_token]
@@ -128,7 +134,7 @@ def rasa_server(
         name=f"rasa :{port}",
         argv=argv,
         # the REST channel's health route: no token needed, answers once the model is loaded
-        health_url=f"http://127.0.0.1:{port}/webhooks/rest/",
+        health_url=f"http://{reachable_address(host)}:{port}/webhooks/rest/",
         log_path=log_path,
         env={**defaults, **{k: v for k, v in os.environ.items() if k in defaults and v}, **(env or {})},
     )

@@ -38,3 +38,17 @@ def test_missing_services_are_named_with_how_to_start_them(monkeypatch):
     message = str(missing.value)
     assert "PostgreSQL is not reachable" in message and "pg_ctlcluster" in message
     assert "Redis" not in message
+
+
+@pytest.mark.parametrize(
+    "host, token, refused",
+    [("127.0.0.1", None, False), ("localhost", None, False), ("0.0.0.0", None, True),
+     ("10.0.0.5", None, True), ("0.0.0.0", "s3cret-token", False)],
+)
+def test_http_api_leaves_loopback_only_with_a_token(host, token, refused):
+    from ops.local import api_exposure_problem
+
+    problem = api_exposure_problem(host, token)
+    assert (problem is not None) == refused
+    if refused:
+        assert "RASA_AUTH_TOKEN" in problem

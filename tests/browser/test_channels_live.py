@@ -1,6 +1,6 @@
 """The real Rasa server, end to end, on the REST and WeChat channels.
 
-Runs with the browser test (``scripts/with_servers.sh`` starts Rasa with
+Runs with the browser test (``python -m ops.local -- …`` starts Rasa with
 ``WECHAT_TOKEN`` set); skipped otherwise by the same switch.
 """
 from __future__ import annotations
@@ -63,7 +63,7 @@ def test_rest_carries_a_scenario_to_its_check():
 
 
 def test_wechat_message_goes_through_rasa_and_back():
-    assert TOKEN, "scripts/with_servers.sh sets WECHAT_TOKEN for the live run"
+    assert TOKEN, "ops.local sets WECHAT_TOKEN for the live run"
     openid = f"o_live_{uuid.uuid4().hex[:8]}"
     status, body = wechat_post(text_message(openid, "钱扣了但是显示交易失败", int(time.time() * 1000) % 10**12))
     assert status == 200

@@ -1,6 +1,6 @@
 """Hostile input against the RUNNING Rasa server: REST, WeChat and socket.io.
 
-Runs with the other live tests (``scripts/with_servers.sh`` starts the servers);
+Runs with the other live tests (``python -m ops.local -- …`` starts the servers);
 skipped unless ``XIAOAN_BROWSER_TESTS=1``. Starts nothing: Rasa must run at
 RASA_URL (http://127.0.0.1:5005) with ``--enable-api``, the WeChat channel with
 the same ``WECHAT_TOKEN`` as this process, and the action server.
