@@ -115,7 +115,9 @@ async def talk(
         try:
             async with session.post(
                 url,
-                json={"sender": conversation.sender, "message": message},
+                # the id makes a retry (by nginx, after a server died) safe: xiaoan.replay
+                json={"sender": conversation.sender, "message": message,
+                      "message_id": f"{conversation.sender}-{number}"},
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as response:
                 body = await response.text()

@@ -5,7 +5,9 @@ empty body or a JSON list, string or number is a 500, a non-string message can
 leave a streamed request hanging, and a failure logs the raw text. This
 subclass keeps the route (`/webhooks/rest/webhook`) and the JSON contract,
 answers malformed requests with a 4xx and a short Chinese reason, and masks
-secrets before the text reaches Rasa or its logs.
+secrets before the text reaches Rasa or its logs. An optional ``message_id``
+(the client's id for the message) makes a retry safe: the same id is answered
+from the stored replies instead of being processed again.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from xiaoan.masking import mask_secrets
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 2000
+MAX_MESSAGE_ID_CHARS = 128
 
 Problem = Tuple[int, str]
 
@@ -45,6 +48,14 @@ def check_body(raw: bytes) -> Tuple[Optional[Problem], Optional[Dict[str, Any]]]
         return (400, "sender 必须是文字"), None
     if metadata is not None and not isinstance(metadata, dict):
         return (400, "metadata 必须是JSON对象"), None
+    message_id = payload.get("message_id")
+    if message_id is not None:
+        if isinstance(message_id, bool) or not isinstance(message_id, (str, int)) \
+                or not 0 < len(str(message_id).strip()) <= MAX_MESSAGE_ID_CHARS:
+            return (400, f"message_id 必须是1到{MAX_MESSAGE_ID_CHARS}个字符"), None
+        # a retry with the same id is answered from the stored replies (xiaoan.replay)
+        metadata = {**(metadata or {}), "message_id": str(message_id).strip()}
+        payload["metadata"] = metadata
     masked = mask_secrets(message)
     payload["message"] = masked.text
     if masked.found:

@@ -274,7 +274,9 @@ class WeChatInput(InputChannel):
     def _inbound(self, message: BaseMessage, words: str) -> Inbound:
         """Maps a numbered choice back to its payload; masks secrets in typed text."""
         sender = self._extract_sender(message)
-        metadata: Dict[str, Any] = {"wechat_msg_type": message.type}
+        key = self._message_key(message)
+        # message_id: a retry that reaches another Rasa server is replayed, not re-run (xiaoan.replay)
+        metadata: Dict[str, Any] = {"wechat_msg_type": message.type, "message_id": key}
         payload = self.choices.payload_for(sender, choice_index(words))
         if payload is not None:
             text = payload
@@ -284,7 +286,7 @@ class WeChatInput(InputChannel):
             text = secrets.text
             if secrets.found:
                 metadata["secrets_masked"] = sorted(secrets.found)
-        return Inbound(sender, text, self._message_key(message), metadata)
+        return Inbound(sender, text, key, metadata)
 
     # -- message → reply ----------------------------------------------------
 

@@ -15,9 +15,14 @@ from urllib.parse import quote
 from wechatpy.utils import WeChatSigner
 
 
-def rest_say(base_url: str, sender: str, text: str, timeout: float = 60.0) -> List[Dict[str, Any]]:
-    """The bot's messages for one user message on the REST channel."""
-    body = json.dumps({"sender": sender, "message": text}).encode()
+def rest_say(
+    base_url: str, sender: str, text: str, timeout: float = 60.0, message_id: Optional[str] = None
+) -> List[Dict[str, Any]]:
+    """The bot's messages for one user message on the REST channel (`message_id`: safe to retry)."""
+    payload: Dict[str, Any] = {"sender": sender, "message": text}
+    if message_id is not None:
+        payload["message_id"] = message_id
+    body = json.dumps(payload).encode()
     request = urllib.request.Request(
         f"{base_url}/webhooks/rest/webhook", body, {"Content-Type": "application/json"}
     )

@@ -82,9 +82,11 @@ def test_only_actions_on_the_action_server_are_guarded():
 def test_install_swaps_the_agents_processor():
     import rasa.core.agent
 
+    from xiaoan import processor
+
     original = rasa.core.agent.MessageProcessor
     try:
-        busy.install()
-        assert rasa.core.agent.MessageProcessor is busy.BusyAwareProcessor
+        processor.install()
+        assert rasa.core.agent.MessageProcessor is processor.XiaoanProcessor
     finally:
         rasa.core.agent.MessageProcessor = original

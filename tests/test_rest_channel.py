@@ -45,3 +45,16 @@ def test_a_good_request_passes_with_secrets_masked():
 def test_odd_but_valid_text_passes(text):
     problem, payload = check_body(json.dumps({"sender": "a", "message": text}).encode())
     assert problem is None and payload["message"] == text
+
+
+def test_a_message_id_travels_in_the_metadata_for_replay():
+    problem, payload = check_body(json.dumps({"sender": "u", "message": "你好", "message_id": " m-1 "}).encode())
+    assert problem is None and payload["metadata"]["message_id"] == "m-1"
+    problem, payload = check_body(json.dumps({"sender": "u", "message": "你好", "message_id": 42}).encode())
+    assert problem is None and payload["metadata"]["message_id"] == "42"
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 129, True, [1], {"id": 1}, 1.5])
+def test_a_bad_message_id_is_a_400(bad):
+    problem, payload = check_body(json.dumps({"sender": "u", "message": "你好", "message_id": bad}).encode())
+    assert payload is None and problem[0] == 400 and "message_id" in problem[1]

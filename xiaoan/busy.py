@@ -10,20 +10,16 @@ else changes: the user's message, the slots already extracted and the active
 form are in the tracker, so the same conversation carries on once the action
 server is back.
 
-Rasa offers no hook for this, so `install()` swaps the processor class the
-`Agent` builds (pinned to rasa==3.6.21); `python -m xiaoan.serve` calls it
-before handing over to Rasa's own command line.
+`xiaoan.processor.XiaoanProcessor` runs every such action through it.
 """
 from __future__ import annotations
 
 import logging
 from typing import Any, Dict, List, Optional
 
-import rasa.core.agent
 from rasa.core.actions.action import (
     Action,
     ActionExecutionRejection,
-    ActionListen,
     RemoteAction,
     create_bot_utterance,
 )
@@ -31,9 +27,8 @@ from rasa.core.actions.loops import LoopAction
 from rasa.core.channels.channel import OutputChannel
 from rasa.core.nlg import NaturalLanguageGenerator
 from rasa.core.policies.policy import PolicyPrediction
-from rasa.core.processor import MessageProcessor
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.constants import ACTION_LISTEN_NAME, REQUESTED_SLOT
+from rasa.shared.core.constants import REQUESTED_SLOT
 from rasa.shared.core.events import BotUttered, Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -100,30 +95,3 @@ async def busy_utterance(
     message = dict(message or {"text": BUSY_FALLBACK_TEXT})
     message["utter_action"] = BUSY_RESPONSE
     return create_bot_utterance(message)
-
-
-class BusyAwareProcessor(MessageProcessor):
-    """Rasa's processor, with actions on the action server guarded."""
-
-    async def _run_action(
-        self,
-        action: Action,
-        tracker: DialogueStateTracker,
-        output_channel: OutputChannel,
-        nlg: NaturalLanguageGenerator,
-        prediction: PolicyPrediction,
-    ) -> bool:
-        if not talks_to_action_server(action):
-            return await super()._run_action(action, tracker, output_channel, nlg, prediction)
-        guarded = GuardedAction(action)
-        predict_more = await super()._run_action(guarded, tracker, output_channel, nlg, prediction)
-        if not guarded.failed:
-            return predict_more
-        # listen, as after any answer: the next message picks the conversation up again
-        listen = PolicyPrediction.for_action_name(self.domain, ACTION_LISTEN_NAME, BUSY_POLICY)
-        return await super()._run_action(ActionListen(), tracker, output_channel, nlg, listen)
-
-
-def install() -> None:
-    """Makes every `Agent` built from now on use `BusyAwareProcessor`."""
-    rasa.core.agent.MessageProcessor = BusyAwareProcessor  # type: ignore[misc]

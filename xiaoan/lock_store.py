@@ -8,6 +8,11 @@ they hold the conversation. Here every change to a lock (issue a ticket, drop
 expired tickets, release a ticket, delete the empty lock) is one Lua script,
 which Redis runs atomically, so there is no window between read and write.
 
+A ticket lives while its owner keeps polling for its turn, and one lifetime
+after the last poll. With Rasa's rule (a lifetime counted from issue), the
+tickets queued behind a server that was killed while holding a conversation
+expire together with the dead ticket, and every waiting message fails.
+
 Configure it in endpoints.yml (all servers sharing a Redis must use it):
 
     lock_store:
@@ -121,26 +126,29 @@ store_tickets(KEYS[1], ARGV[1], tickets, now, tonumber(ARGV[4]))
 return number
 """
 
-# KEYS[1]=lock key; ARGV: conversation id, ticket number, token, margin (ms).
-# Drops expired tickets (writing back only if some were dropped) and returns
-# {state, now_serving, lock json}: state 1 = this ticket is being served,
-# 0 = wait, -1 = this ticket is gone (expired or released).
+# KEYS[1]=lock key; ARGV: conversation id, ticket number, token, margin (ms),
+# lifetime (s). Drops expired tickets and renews this ticket's lifetime: a
+# ticket lives while its owner keeps polling (waiting in the queue, however
+# long) and for one lifetime after the owner's last poll, so the ticket of a
+# server that died expires while the live servers' waiting tickets do not.
+# Returns {state, now_serving, lock json}: state 1 = this ticket is being
+# served, 0 = wait, -1 = this ticket is gone (expired or released).
 _LUA_POLL = _LUA_PRELUDE + """
 local now = now_seconds()
-local all = load_tickets(KEYS[1])
-local tickets = live_tickets(all, now)
-local doc = false
-if #tickets ~= #all then
-  doc = store_tickets(KEYS[1], ARGV[1], tickets, now, tonumber(ARGV[4]))
-elseif #tickets > 0 then
-  doc = redis.call('GET', KEYS[1])
-end
+local tickets = live_tickets(load_tickets(KEYS[1]), now)
 local number = tonumber(ARGV[2])
 local mine = false
 for _, t in ipairs(tickets) do
-  if matches(t, number, ARGV[3]) then mine = true end
+  if matches(t, number, ARGV[3]) then
+    mine = true
+    t['expires'] = now + tonumber(ARGV[5])
+  end
 end
-if not mine then return {-1, false, false} end
+if not mine then
+  store_tickets(KEYS[1], ARGV[1], tickets, now, tonumber(ARGV[4]))
+  return {-1, false, false}
+end
+local doc = store_tickets(KEYS[1], ARGV[1], tickets, now, tonumber(ARGV[4]))
 local serving = tonumber(tickets[1]['number'])
 if matches(tickets[1], number, ARGV[3]) then return {1, serving, doc} end
 return {0, serving, doc}
@@ -311,11 +319,13 @@ class AtomicRedisLockStore(RedisLockStore):
         except Exception as e:
             raise LockError(f"Error while acquiring lock. Error:\n{e}") from e
 
-    def _poll(self, conversation_id: Text, ticket: int, token: Text) -> Tuple[int, Optional[int], Optional[Text]]:
-        """(state, now serving, lock json) for `ticket`, dropping expired tickets."""
+    def _poll(
+        self, conversation_id: Text, ticket: int, token: Text, lock_lifetime: float = LOCK_LIFETIME
+    ) -> Tuple[int, Optional[int], Optional[Text]]:
+        """(state, now serving, lock json) for `ticket`, dropping expired tickets, renewing this one."""
         state, serving, doc = self._poll_script(
             keys=[self._key(conversation_id)],
-            args=[conversation_id, ticket, token, KEY_TTL_MARGIN_MS],
+            args=[conversation_id, ticket, token, KEY_TTL_MARGIN_MS, float(lock_lifetime)],
         )
         if isinstance(doc, bytes):
             doc = doc.decode("utf-8")
@@ -352,7 +362,7 @@ class AtomicRedisLockStore(RedisLockStore):
         token = uuid.uuid4().hex
         ticket = self._issue(conversation_id, lock_lifetime, token)
         try:
-            yield await self._wait_for_turn(conversation_id, ticket, token, wait_time_in_seconds)
+            yield await self._wait_for_turn(conversation_id, ticket, token, wait_time_in_seconds, lock_lifetime)
         finally:
             self._release(conversation_id, ticket, token)
 
@@ -361,7 +371,12 @@ class AtomicRedisLockStore(RedisLockStore):
         return await self._wait_for_turn(conversation_id, ticket, "", wait_time_in_seconds)
 
     async def _wait_for_turn(
-        self, conversation_id: Text, ticket: int, token: Text, wait_time_in_seconds: float
+        self,
+        conversation_id: Text,
+        ticket: int,
+        token: Text,
+        wait_time_in_seconds: float,
+        lock_lifetime: float = LOCK_LIFETIME,
     ) -> TicketLock:
         """Poll until `ticket` is now serving; fail once it has expired.
 
@@ -370,7 +385,7 @@ class AtomicRedisLockStore(RedisLockStore):
         """
         logger.debug(f"Acquiring lock for conversation '{conversation_id}'.")
         while True:
-            state, serving, doc = self._poll(conversation_id, ticket, token)
+            state, serving, doc = self._poll(conversation_id, ticket, token, lock_lifetime)
             if state == 1 and doc:
                 logger.debug(f"Acquired lock for conversation '{conversation_id}'.")
                 return TicketLock.from_dict(json.loads(doc))

@@ -120,6 +120,16 @@ def test_action_server_down_gets_busy_and_the_conversation_carries_on(stack: Sta
     assert user_texts(tracker(RASA_URL, user)["events"]) == ["POS机一直提示通讯失败", "终端号10000002", "终端号10000002"]
 
 
+def test_a_retried_rest_message_is_answered_again_but_processed_once(stack: Stack) -> None:
+    user = sender("retry")
+    first = rest_say(RASA_URL, user, "钱扣了但是显示交易失败", message_id="m-1")
+    again = rest_say(RASA_URL, user, "钱扣了但是显示交易失败", message_id="m-1")
+    assert first == again and "冲正" in said(first)
+    assert user_texts(tracker(RASA_URL, user)["events"]) == ["钱扣了但是显示交易失败"]
+    rest_say(RASA_URL, user, "钱扣了但是显示交易失败", message_id="m-2")  # a new id is a new message
+    assert len(user_texts(tracker(RASA_URL, user)["events"])) == 2
+
+
 def wechat_reply_text(body: str) -> str:
     return ElementTree.fromstring(body).findtext("Content") or ""
 

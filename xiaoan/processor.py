@@ -1,0 +1,71 @@
+"""小安's message processor: Rasa's, with two guarantees added.
+
+* An action on the action server that fails gets the user the "system busy"
+  answer instead of silence (`xiaoan.busy`).
+* A message sent again with the same id is answered from the stored replies,
+  not processed twice (`xiaoan.replay`).
+
+Rasa offers no hook for either, so `install()` swaps the processor class the
+`Agent` builds (pinned to rasa==3.6.21); `python -m xiaoan.serve` calls it
+before handing over to Rasa's own command line.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+import rasa.core.agent
+from rasa.core.actions.action import Action, ActionListen
+from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
+from rasa.core.nlg import NaturalLanguageGenerator
+from rasa.core.policies.policy import PolicyPrediction
+from rasa.core.processor import MessageProcessor
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from xiaoan.busy import BUSY_POLICY, GuardedAction, talks_to_action_server
+from xiaoan.replay import replay_key, stored_replies
+
+logger = logging.getLogger(__name__)
+
+
+class XiaoanProcessor(MessageProcessor):
+    """Rasa's processor, with failing actions answered and repeated messages replayed."""
+
+    async def handle_message(self, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
+        key = replay_key(message)
+        if key is None:
+            return await super().handle_message(message)
+        tracker = await self.get_tracker(message.sender_id)
+        replies = stored_replies(tracker, key)
+        if replies is None:
+            message.message_id = key  # stored with the user event, found on a retry
+            return await super().handle_message(message)
+        logger.info("message %s of a conversation seen before: its %d replies sent again", key, len(replies))
+        await self._send_bot_messages(replies, tracker, message.output_channel)
+        if isinstance(message.output_channel, CollectingOutputChannel):
+            return message.output_channel.messages
+        return None
+
+    async def _run_action(
+        self,
+        action: Action,
+        tracker: DialogueStateTracker,
+        output_channel: OutputChannel,
+        nlg: NaturalLanguageGenerator,
+        prediction: PolicyPrediction,
+    ) -> bool:
+        if not talks_to_action_server(action):
+            return await super()._run_action(action, tracker, output_channel, nlg, prediction)
+        guarded = GuardedAction(action)
+        predict_more = await super()._run_action(guarded, tracker, output_channel, nlg, prediction)
+        if not guarded.failed:
+            return predict_more
+        # listen, as after any answer: the next message picks the conversation up again
+        listen = PolicyPrediction.for_action_name(self.domain, ACTION_LISTEN_NAME, BUSY_POLICY)
+        return await super()._run_action(ActionListen(), tracker, output_channel, nlg, listen)
+
+
+def install() -> None:
+    """Makes every `Agent` built from now on use `XiaoanProcessor`."""
+    rasa.core.agent.MessageProcessor = XiaoanProcessor  # type: ignore[misc]
