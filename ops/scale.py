@@ -39,6 +39,8 @@ HOW_TO_START = {
     "Redis": "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no",
 }
 
+TICKET_LIFETIME_S = 10
+
 LOCK_STORES = {
     # ours: atomic issue/release (Lua); Rasa's own: read-modify-write (Rasa issue 9213)
     "atomic": "xiaoan.lock_store.AtomicRedisLockStore",
@@ -126,6 +128,8 @@ def scale_endpoints(path: Path, lock_store: str, key_prefix: str) -> Path:
         f"lock_store:\n  type: {LOCK_STORES[lock_store]}\n  url: {REDIS_HOST}\n  port: {REDIS_PORT}\n"
         f"  db: 1\n  key_prefix: {key_prefix}\n"
     )
+    if lock_store == "atomic":  # held tickets are renewed, so a dead server's expire in 10 s
+        lock += f"  ticket_lifetime: {TICKET_LIFETIME_S}\n"
     return write_endpoints(path, ACTION_PORT, tracker_store, lock)
 
 

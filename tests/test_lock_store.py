@@ -408,6 +408,47 @@ def test_a_waiter_never_overtakes_a_live_holder(env: RedisEnv) -> None:
     assert order == ["holder in", "holder out", "waiter in"]
 
 
+def test_a_holder_renews_its_ticket_until_it_releases(env: RedisEnv) -> None:
+    holder_store, waiter_store = env.atomic(), env.atomic()
+    order: List[str] = []
+
+    async def hold() -> None:
+        async with holder_store.lock("c", lock_lifetime=0.2, wait_time_in_seconds=0.02):
+            order.append("holder in")
+            await asyncio.sleep(0.7)  # three of its lifetimes: the heartbeat keeps it
+            order.append("holder out")
+
+    async def wait() -> None:
+        await asyncio.sleep(0.05)
+        async with waiter_store.lock("c", lock_lifetime=0.2, wait_time_in_seconds=0.02):
+            order.append("waiter in")
+
+    async def main() -> None:
+        await asyncio.gather(hold(), wait())
+
+    asyncio.run(main())
+    assert order == ["holder in", "holder out", "waiter in"]
+    assert env.keys() == []
+
+
+def test_ticket_lifetime_setting_replaces_rasas_60_seconds(env: RedisEnv) -> None:
+    env.client  # noqa: B018
+    store = AtomicRedisLockStore(endpoint_config=EndpointConfig(
+        url=REDIS_HOST, type="xiaoan.lock_store.AtomicRedisLockStore", port=REDIS_PORT, db=REDIS_DB,
+        key_prefix=env.prefix, ticket_lifetime="0.3"))
+    env.stores.append(store)
+    assert store.ticket_lifetime == 0.3
+
+    async def take() -> float:
+        async with store.lock("c"):  # Rasa's call: the default 60 s lifetime, replaced by 0.3
+            seconds, micros = env.client.time()
+            return store.tickets("c")[0]["expires"] - (seconds + micros / 1e6)
+
+    assert 0 < asyncio.run(take()) <= 0.31
+    with pytest.raises(ValueError):
+        AtomicRedisLockStore(ticket_lifetime="0")
+
+
 def test_cleanup_deletes_the_lock_only_when_nobody_waits(env: RedisEnv) -> None:
     a, b = env.atomic(), env.atomic()
     first = a.issue_ticket("c", 30)
@@ -432,6 +473,11 @@ def test_late_release_of_expired_holder_keeps_the_new_holders_ticket(env: RedisE
     whose ticket expired from releasing the next holder's ticket 0."""
     slow, fast = env.atomic(), env.atomic()
     events: List[str] = []
+
+    async def no_heartbeat(*_args: Any) -> None:  # a holder whose renewals stopped (event loop stuck)
+        return None
+
+    slow._keep_alive = no_heartbeat  # type: ignore[method-assign]
 
     async def slow_message() -> None:
         async with slow.lock("c", lock_lifetime=0.2, wait_time_in_seconds=0.01) as lock:

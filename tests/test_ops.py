@@ -29,8 +29,9 @@ def test_scale_endpoints_use_postgres_and_the_atomic_lock(tmp_path):
     assert endpoints["tracker_store"]["type"] == "xiaoan.tracker_store.MaskingSQLTrackerStore"
     assert endpoints["lock_store"]["type"] == "xiaoan.lock_store.AtomicRedisLockStore"
     assert endpoints["lock_store"]["key_prefix"].isalnum()  # Rasa ignores any other prefix
+    assert endpoints["lock_store"]["ticket_lifetime"] == scale.TICKET_LIFETIME_S
     stock = yaml.safe_load(scale.scale_endpoints(tmp_path / "s.yml", "stock", "xiaoanstock").read_text())
-    assert stock["lock_store"]["type"] == "redis"
+    assert stock["lock_store"]["type"] == "redis" and "ticket_lifetime" not in stock["lock_store"]
 
 
 def test_missing_services_are_named_with_how_to_start_them(monkeypatch):

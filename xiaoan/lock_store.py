@@ -8,8 +8,8 @@ they hold the conversation. Here every change to a lock (issue a ticket, drop
 expired tickets, release a ticket, delete the empty lock) is one Lua script,
 which Redis runs atomically, so there is no window between read and write.
 
-A ticket lives while its owner keeps polling for its turn, and one lifetime
-after the last poll. With Rasa's rule (a lifetime counted from issue), the
+A ticket lives while its owner keeps polling for its turn or, once served,
+renews it (three times per lifetime), and one lifetime after that stops. With Rasa's rule (a lifetime counted from issue), the
 tickets queued behind a server that was killed while holding a conversation
 expire together with the dead ticket, and every waiting message fails.
 
@@ -196,6 +196,7 @@ _KNOWN_SETTINGS = {
     "ssl_ca_certs",
     "key_prefix",
     "socket_timeout",
+    "ticket_lifetime",
 }
 
 
@@ -250,8 +251,13 @@ class AtomicRedisLockStore(RedisLockStore):
         ssl_ca_certs: Optional[Text] = None,
         key_prefix: Optional[Text] = None,
         socket_timeout: Union[float, Text] = DEFAULT_SOCKET_TIMEOUT_IN_SECONDS,
+        ticket_lifetime: Union[float, Text, None] = None,
     ) -> None:
         """Connect to Redis.
+
+        `ticket_lifetime` (seconds) replaces Rasa's 60 s lock lifetime: a live
+        holder renews its ticket, so it can be short, and the conversations of
+        a server that died are free again after that long.
 
         Rasa builds custom lock stores as `cls(endpoint_config=...)`: then
         `url` is the host (or a redis:// URL) and the other endpoints.yml keys
@@ -269,6 +275,7 @@ class AtomicRedisLockStore(RedisLockStore):
             ssl_ca_certs=ssl_ca_certs,
             key_prefix=key_prefix,
             socket_timeout=socket_timeout,
+            ticket_lifetime=ticket_lifetime,
         )
         if endpoint_config is not None:
             if endpoint_config.url:
@@ -279,7 +286,8 @@ class AtomicRedisLockStore(RedisLockStore):
                 elif value is not None and value != "":  # `port: ${REDIS_PORT}` with REDIS_PORT="" keeps the default
                     settings[name] = value
         # Empty strings mean "not given" (e.g. `password: ${REDIS_PASSWORD}` set to "").
-        for name in ("username", "password", "ssl_certfile", "ssl_keyfile", "ssl_ca_certs", "key_prefix"):
+        for name in ("username", "password", "ssl_certfile", "ssl_keyfile", "ssl_ca_certs", "key_prefix",
+                     "ticket_lifetime"):
             if settings[name] == "":
                 settings[name] = None
 
@@ -296,6 +304,10 @@ class AtomicRedisLockStore(RedisLockStore):
             key_prefix=settings["key_prefix"],
             socket_timeout=float(settings["socket_timeout"]),
         )
+        lifetime = settings["ticket_lifetime"]
+        self.ticket_lifetime: Optional[float] = float(lifetime) if lifetime is not None else None
+        if self.ticket_lifetime is not None and self.ticket_lifetime <= 0:
+            raise ValueError("lock_store: ticket_lifetime must be a positive number of seconds")
         # Script objects run EVALSHA and fall back to EVAL after a Redis restart.
         self._issue_script = self.red.register_script(_LUA_ISSUE)
         self._poll_script = self.red.register_script(_LUA_POLL)
@@ -359,12 +371,31 @@ class AtomicRedisLockStore(RedisLockStore):
         ticket expired could otherwise release a later holder's ticket with
         the same number on its way out. The token makes the release precise.
         """
+        lock_lifetime = self.ticket_lifetime or lock_lifetime
         token = uuid.uuid4().hex
         ticket = self._issue(conversation_id, lock_lifetime, token)
         try:
-            yield await self._wait_for_turn(conversation_id, ticket, token, wait_time_in_seconds, lock_lifetime)
+            lock = await self._wait_for_turn(conversation_id, ticket, token, wait_time_in_seconds, lock_lifetime)
+            heartbeat = asyncio.ensure_future(self._keep_alive(conversation_id, ticket, token, lock_lifetime))
+            try:
+                yield lock
+            finally:
+                heartbeat.cancel()
         finally:
             self._release(conversation_id, ticket, token)
+
+    async def _keep_alive(self, conversation_id: Text, ticket: int, token: Text, lock_lifetime: float) -> None:
+        """Renews the held ticket three times per lifetime, so only a dead holder's expires."""
+        while True:
+            await asyncio.sleep(lock_lifetime / 3)
+            try:
+                state, _, _ = self._poll(conversation_id, ticket, token, lock_lifetime)
+            except Exception:  # noqa: BLE001 - Redis hiccup: try again next beat
+                logger.warning(f"Could not renew the lock of conversation '{conversation_id}'.")
+                continue
+            if state != 1:
+                logger.warning(f"Lost the lock of conversation '{conversation_id}' while holding it.")
+                return
 
     async def _acquire_lock(self, conversation_id: Text, ticket: int, wait_time_in_seconds: float) -> TicketLock:
         """Base-class hook, for callers that issued a ticket themselves."""
