@@ -81,3 +81,12 @@ def test_scam_pattern_promotes_the_message_to_a_fraud_report():
     ordinary.set("intent", {"name": "ask_prevention", "confidence": 0.9})
     FraudPatternIntent().process([ordinary])
     assert ordinary.get("intent")["name"] == "ask_prevention"
+
+
+def test_server_side_code_does_not_retrain_the_model():
+    from xiaoan.components import fingerprint
+
+    counted = {p.name for p in fingerprint.PACKAGE.rglob("*.py") if p.name not in fingerprint.SERVER_SIDE}
+    assert {"normalize.py", "masking.py", "identifiers.py", "fraud.py", "amounts.py", "tokenizer.py"} <= counted
+    assert not counted & {"processor.py", "lock_store.py", "tracker_store.py"}
+    assert all((fingerprint.PACKAGE / name).exists() for name in fingerprint.SERVER_SIDE)
