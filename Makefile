@@ -11,7 +11,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: install train run shell interactive test test-nlu test-stories test-browser test-faults test-scale scale scale-deps load browser-deps validate pytest lint clean
+.PHONY: install train run shell interactive test test-nlu test-stories test-browser test-faults test-scale scale scale-deps load browser-deps validate pytest lint clean bench bench-quick
 
 install: $(STAMP) $(WEB_STAMP)
 
@@ -96,6 +96,20 @@ test: install
 	$(MAKE) test-browser
 	$(MAKE) test-faults
 	$(MAKE) test-scale
+
+# Benchmarks (issue 5): docs/benchmarks.md + docs/img/*.png. First run ~60-70 min on 2 cores
+# (the tutorial pipeline trains 300 epochs); later runs reuse unchanged NLU models (~35-40 min).
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): bench/requirements.txt $(STAMP)
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	@touch $(BENCH_STAMP)
+
+bench: train $(BENCH_STAMP)
+	nice -n 10 $(BIN)/python bench/run_all.py
+
+bench-quick: train $(BENCH_STAMP)
+	nice -n 10 $(BIN)/python bench/run_all.py --quick
 
 lint: install
 	$(BIN)/ruff check actions xiaoan channels tests scripts bench web ops
