@@ -6,7 +6,6 @@ figures, logs) and docs/ (the report and its plots); nothing goes to models/.
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import statistics
@@ -80,12 +79,10 @@ def quiet_logging() -> None:
 
 
 def percentile(values: Sequence[float], q: float) -> Optional[float]:
-    """Nearest-rank percentile (q in 0..100), as bench/load_test.py computes it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100.0 * len(ordered)))
-    return ordered[rank - 1]
+    """Nearest-rank percentile (q in 0..100): the load test's own definition."""
+    from load_test import percentile as nearest_rank
+
+    return nearest_rank(list(values), q)
 
 
 def summary(values: Iterable[Optional[float]]) -> Dict[str, Optional[float]]:
