@@ -143,9 +143,15 @@ def training_fingerprint(config: Path, nlu: Path = TRAIN_DATA) -> str:
     digest = hashlib.sha256()
     digest.update(rasa.__version__.encode())
     files = [config] + sorted(nlu.rglob("*") if nlu.is_dir() else [nlu]) + sorted((ROOT / "data" / "dict").rglob("*"))
-    server_side = {"serve.py", "busy.py", "tracker_store.py", "lock_store.py"}  # not used by NLU training
-    files += sorted(p for p in (ROOT / "xiaoan").rglob("*.py") if p.name not in server_side)
-    files += sorted((ROOT / "bench" / "components").rglob("*.py"))
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from xiaoan.components.fingerprint import SERVER_SIDE  # the Rasa server's modules, not the pipeline's
+
+    text = config.read_text(encoding="utf-8") if config.is_file() else ""
+    if "xiaoan." in text:  # only a pipeline that runs 小安's components depends on their code
+        files += sorted(p for p in (ROOT / "xiaoan").rglob("*.py") if p.name not in SERVER_SIDE)
+    if "bench.components." in text:
+        files += sorted((ROOT / "bench" / "components").rglob("*.py"))
     for path in files:
         if path.is_file():
             digest.update(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).encode())
