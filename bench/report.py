@@ -362,7 +362,7 @@ def main() -> int:
         bl = latencies["baseline"]
         plan = bl.get("plan", {})
         w("`bench/latency.py` starts its own action server (127.0.0.1:5255) and Rasa server (127.0.0.1:5205, "
-          "`rasa run --enable-api` with `credentials.yml`), both niced, with a temporary endpoints file "
+          "`python -m xiaoan.serve run --enable-api` with `credentials.yml`: the project's own server entry, with the cached validator and without jax), both niced, with a temporary endpoints file "
           "(action server 5255; the project's `MaskingSQLTrackerStore` on a fresh SQLite file under "
           f"`results/bench/latency/`), model `{bl.get('model')}`. Servers are restarted for each of "
           f"{len(bl.get('repeats', []))} repeats. Each conversation sends its next message when the previous answer "
