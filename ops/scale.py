@@ -17,9 +17,10 @@ import shutil
 import signal
 import socket
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Iterator, List, Optional
 
 from ops.services import ROOT, Service, ServiceError, action_server, rasa_server, write_endpoints
 
@@ -77,33 +78,29 @@ def postgres_url(database: str = PG_DB) -> str:
     return f"postgresql://{PG_USER}{password}@{PG_HOST}:{PG_PORT}/{database}"
 
 
-def fresh_database(name: str = PG_DB) -> None:
-    """Drops and creates the scale-out database, so a test run starts empty."""
+@contextmanager
+def admin_cursor() -> Iterator[Any]:
+    """A cursor on the server's `postgres` database, outside any transaction (CREATE/DROP DATABASE)."""
     import psycopg2
 
     connection = psycopg2.connect(postgres_url("postgres"))
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
+            yield cursor
+    finally:
+        connection.close()
+
+
+def prepare_database(name: str = PG_DB, fresh: bool = True) -> None:
+    """Creates the scale-out database; `fresh` drops it first, so a test run starts empty."""
+    with admin_cursor() as cursor:
+        if fresh:
             cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
-
-
-def ensure_database(name: str = PG_DB) -> None:
-    import psycopg2
-
-    connection = psycopg2.connect(postgres_url("postgres"))
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
 
 
 def clear_locks(prefix: str) -> None:
@@ -166,7 +163,7 @@ class ScaleStack:
     def start(self, fresh: bool = True) -> "ScaleStack":
         check_services()
         self.work.mkdir(parents=True, exist_ok=True)
-        (fresh_database if fresh else ensure_database)()
+        prepare_database(fresh=fresh)
         key_prefix = f"xiaoan{self.lock_store}"  # Rasa accepts only letters and digits
         clear_locks(f"{key_prefix}:")
         endpoints = scale_endpoints(self.work / "endpoints.yml", self.lock_store, key_prefix)
