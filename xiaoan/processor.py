@@ -32,6 +32,15 @@ logger = logging.getLogger(__name__)
 class XiaoanProcessor(MessageProcessor):
     """Rasa's processor, with failing actions answered and repeated messages replayed."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # a tracker loaded for the replay check, handed to Rasa's own load of the same message
+        self._loaded: Dict[Text, DialogueStateTracker] = {}
+
+    async def get_tracker(self, conversation_id: Text) -> DialogueStateTracker:
+        loaded = self._loaded.pop(conversation_id, None)
+        return loaded if loaded is not None else await super().get_tracker(conversation_id)
+
     async def handle_message(self, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
         key = replay_key(message)
         if key is None:
@@ -40,7 +49,11 @@ class XiaoanProcessor(MessageProcessor):
         replies = stored_replies(tracker, key)
         if replies is None:
             message.message_id = key  # stored with the user event, found on a retry
-            return await super().handle_message(message)
+            self._loaded[message.sender_id] = tracker  # Rasa's lock is held: nobody else changes it
+            try:
+                return await super().handle_message(message)
+            finally:
+                self._loaded.pop(message.sender_id, None)
         logger.info("message %s of a conversation seen before: its %d replies sent again", key, len(replies))
         await self._send_bot_messages(replies, tracker, message.output_channel)
         if isinstance(message.output_channel, CollectingOutputChannel):
