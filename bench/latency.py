@@ -18,6 +18,9 @@ Per repeat (servers restarted each time, so start-up is measured each time):
                 Every message, of both kinds, also makes one action-server call:
                 action_validate_slot_mappings (the domain's custom slot mappings).
                 The custom actions per message actually run are counted from the stored trackers.
+  paced         the action scripts again at 10 and 50 conversations, each turn after a pause of
+                1-4 s (seeded per conversation: the same pauses every run), as people chat;
+                the loads above are back-to-back (no pause): a stress test, not a chat
   msg/s         messages answered / wall time of that load
   parse         POST /model/parse, one request at a time, over held-out texts
   RSS           psutil, peak resident memory of the Rasa server and of the action server
@@ -73,6 +76,10 @@ LAT_OUT = OUT / "latency"
 NO_ACTION_SCRIPT = ["你好", "你是机器人吗", "谢谢", "再见", "您好", "你是真人吗", "谢谢你", "拜拜",
                     "在吗", "好的谢谢"]
 CONCURRENCY = (1, 10, 50)
+# Paced loads: conversations as people hold them, a pause before each turn (read, then type).
+# 1-4 s is quicker than people type Chinese on a phone (5-20 s), so it errs on the busy side.
+THINK_S = (1.0, 4.0)
+PACED_LEVELS = (10, 50)
 
 
 MODEL_PIN = OUT / "model_pin.txt"
@@ -226,8 +233,12 @@ class Servers:
 
 # ---------------------------------------------------------------- load
 
-async def _talk(session, sender: str, messages: List[str], latencies: List[float], errors: List[str]) -> None:
-    for message in messages:
+async def _talk(session, sender: str, messages: List[str], latencies: List[float], errors: List[str],
+                pauses: Optional[List[float]] = None) -> None:
+    """One conversation: each message after the previous answer (and after a pause, when paced)."""
+    for turn, message in enumerate(messages):
+        if pauses:
+            await asyncio.sleep(pauses[turn % len(pauses)])
         started = time.perf_counter()
         try:
             async with session.post(f"{BASE}/webhooks/rest/webhook", json={"sender": sender, "message": message},
@@ -257,7 +268,17 @@ async def _custom_actions_per_message(session, senders: List[str]) -> Optional[f
     return round(actions / users, 2) if users else None
 
 
-async def _load(kind: str, conversations: int, turns: int, serial_rounds: int = 1) -> Dict[str, Any]:
+def think_times(index: int, turns: int) -> List[float]:
+    """Seconds a person takes before each turn (reading the answer, typing): uniform in THINK_S,
+    seeded per conversation so every run and variant replays the same pauses."""
+    import random
+
+    rng = random.Random(2611 + index)
+    return [round(rng.uniform(*THINK_S), 3) for _ in range(turns)]
+
+
+async def _load(kind: str, conversations: int, turns: int, serial_rounds: int = 1,
+                paced: bool = False) -> Dict[str, Any]:
     run = uuid.uuid4().hex[:6]
     latencies: List[float] = []
     errors: List[str] = []
@@ -277,12 +298,15 @@ async def _load(kind: str, conversations: int, turns: int, serial_rounds: int = 
                     shift = index % len(NO_ACTION_SCRIPT)
                     messages = (NO_ACTION_SCRIPT[shift:] + NO_ACTION_SCRIPT[:shift]) * 3
                     messages = messages[:turns]
-                tasks.append(_talk(session, sender, messages, latencies, errors))
+                pauses = think_times(index, turns) if paced else None
+                tasks.append(_talk(session, sender, messages, latencies, errors, pauses))
             await asyncio.gather(*tasks)
         wall = time.perf_counter() - started
         per_message = await _custom_actions_per_message(session, senders)
     return {
         "kind": kind,
+        "paced": paced,
+        "think_s": list(THINK_S) if paced else None,
         "conversations": conversations,
         "turns": turns,
         "messages": len(latencies),
@@ -360,6 +384,13 @@ def one_repeat(servers: Servers, plan: Dict[int, tuple], kinds: List[str], level
                 log(f"  {kind} c={level}: p50 {result['p50_ms']} p95 {result['p95_ms']} ms, "
                     f"{result['msg_per_s']} msg/s, errors {result['errors']}, "
                     f"custom actions/msg {result['custom_actions_per_message']}")
+        if "action" in kinds:
+            for level in [lv for lv in PACED_LEVELS if lv in levels]:
+                conversations, turns, _rounds = plan[level]
+                result = asyncio.run(_load("action", conversations, max(turns, 6), 1, paced=True))
+                figures[f"paced_c{level}"] = result
+                log(f"  paced c={level}: p50 {result['p50_ms']} p95 {result['p95_ms']} ms, "
+                    f"{result['msg_per_s']} msg/s, errors {result['errors']}")
     finally:
         servers.stop()
     figures["rss_mb"] = {k: round(v / 2**20) for k, v in servers.peak_rss.items()}
@@ -375,7 +406,7 @@ def aggregate(repeats: List[Dict[str, Any]]) -> Dict[str, Any]:
     out["rss_actions_mb"] = summary(r["rss_mb"]["actions"] for r in repeats)
     out["rss_rasa_idle_mb"] = summary(r["rss_idle_mb"]["rasa"] for r in repeats)
     out["load_avg_1m_before"] = summary(r.get("load_avg_1m_before") for r in repeats)
-    keys = sorted({k for r in repeats for k in r if k.startswith(("action_c", "no_action_c"))})
+    keys = sorted({k for r in repeats for k in r if k.startswith(("action_c", "no_action_c", "paced_c"))})
     for key in keys:
         runs = [r[key] for r in repeats if key in r]
         out[key] = {stat: summary(run[stat] for run in runs)

@@ -8,7 +8,7 @@ that fails is recorded in the report and the run goes on):
   2. bench/robustness.py     transformed held-out files, F1 drop per system
   3. bench/scaling.py        25/50/100 % of the training data
   4. bench/profile_server.py py-spy on our Rasa server under 10 concurrent conversations,
-                             before and after the cached-validator patch
+                             with and without the TED prediction cache
   5. bench/latency.py        baseline (the project's endpoints: SQLite masking tracker store,
                              one Sanic worker), 3 repeats; then the candidate fixes
   6. bench/report.py         docs/benchmarks.md + plots
@@ -33,16 +33,16 @@ from common import NICE, OUT, PYTHON, ROOT, bench_env, log, write_json  # noqa: 
 # Latency variants: (tag, extra args, what it tests). Repeats: baseline 3, variants 2 (quick: 1).
 VARIANTS = [
     # (tag, extra args, repeats, concurrency levels, what it tests); action scripts only
-    ("patched", ["--patched"], 2, "1,10,50",
-     "cached jsonschema validator for action-server responses (bench/patches)"),
-    ("patched_workers2", ["--patched", "--lock", "redis", "--env", "SANIC_WORKERS=2"], 1, "1,10,50",
-     "patched + 2 Sanic workers (needs a Redis lock store: xiaoan AtomicRedisLockStore, Redis db 7)"),
-    ("patched_memtracker", ["--patched", "--tracker", "memory"], 1, "1,10",
-     "patched + in-memory tracker store (diagnostic: what the SQLite tracker store costs)"),
-    ("patched_nojax", ["--patched", "--env", "BENCH_BLOCK_JAX=1"], 1, "1",
-     "patched + jax not imported (TensorFlow 2.12 imports it only for tf.lite; as if `pip uninstall jax jaxlib`)"),
-    ("patched_no_ted", ["--patched", "--model", "results/bench/candidates/no_ted/no_ted.tar.gz"], 1, "1,10,50",
-     "patched + the model of bench/configs/f_no_ted.yml (no TEDPolicy; trained by bench/core_candidate.py; "
+    ("ted_cache_off", ["--env", "XIAOAN_TED_CACHE_SIZE=0"], 2, "1,10,50",
+     "the same model with CachedTEDPolicy's cache off: TED runs its model on every prediction, as Rasa ships it"),
+    ("workers2", ["--lock", "redis", "--env", "SANIC_WORKERS=2"], 1, "1,10,50",
+     "2 Sanic workers (needs a Redis lock store: xiaoan AtomicRedisLockStore, Redis db 7): the model loaded twice"),
+    ("tf_threads1", ["--env", "TF_INTRA_OP_PARALLELISM_THREADS=1", "--env", "TF_INTER_OP_PARALLELISM_THREADS=1"], 1,
+     "1,10,50", "TensorFlow limited to one thread per op and one op at a time (Rasa reads these variables)"),
+    ("memtracker", ["--tracker", "memory"], 1, "1,10",
+     "in-memory tracker store (diagnostic: what the SQLite tracker store costs)"),
+    ("no_ted", ["--model", "results/bench/candidates/no_ted/no_ted.tar.gz"], 1, "1,10,50",
+     "the model of bench/configs/f_no_ted.yml (no TEDPolicy; trained by bench/core_candidate.py; "
      "skipped when that model is missing)"),
 ]
 
@@ -92,8 +92,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if "profile" in only:
         seconds = ["--seconds", "12" if args.quick else "25"]
         step("profile_baseline", ["bench/profile_server.py", "--tag", "baseline"] + seconds, timings, failures)
-        step("profile_patched", ["bench/profile_server.py", "--tag", "patched", "--patched"] + seconds,
-             timings, failures)
+        step("profile_ted_cache_off", ["bench/profile_server.py", "--tag", "ted_cache_off",
+                                       "--env", "XIAOAN_TED_CACHE_SIZE=0"] + seconds, timings, failures)
     if "latency" in only:
         step("latency_baseline", ["bench/latency.py"] + quick, timings, failures)
         for tag, extra, repeats, levels, _what in VARIANTS:

@@ -1,0 +1,1 @@
+"""Dialogue policies of 小安 (custom Rasa graph components)."""
