@@ -87,3 +87,17 @@ def test_untrained_or_empty_input_passes_through(tmp_path):
 def test_weight_outside_unit_interval_is_refused(tmp_path):
     with pytest.raises(ValueError):
         _blender(tmp_path, weight=1.5)
+
+
+def test_lean_inference_gives_sklearns_probabilities():
+    import numpy as np
+
+    from xiaoan.components.intent_blender import LinearIntentModel, build_linear_model
+
+    data = _training_data()
+    pipeline = build_linear_model(10.0, 2611)
+    pipeline.fit([m.get("text") for m in data.intent_examples], [m.get("intent") for m in data.intent_examples])
+    lean = LinearIntentModel(pipeline)
+    texts = ["转账失败了怎么办", "pos机黑屏 zhuanzhang", "你好呀", "完全没见过的字", "", "🙂"]
+    assert lean.classes_ == list(pipeline.classes_)
+    assert np.allclose(lean.predict_proba(texts), pipeline.predict_proba(texts), atol=1e-9)

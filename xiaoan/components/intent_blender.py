@@ -50,6 +50,59 @@ def build_linear_model(c: float, seed: int):
                      ("classifier", LogisticRegression(C=c, max_iter=3000, random_state=seed))])
 
 
+class LinearIntentModel:
+    """The fitted pipeline's arithmetic without sklearn's per-call overhead.
+
+    sklearn validates its input and rebuilds the IDF diagonal on every call,
+    several times the cost of the arithmetic for one short message. This keeps
+    each vectorizer's analyzer, vocabulary and IDF and the classifier's weights,
+    and computes the same probabilities (tests/test_intent_blender.py compares them).
+    """
+
+    def __init__(self, pipeline: Any) -> None:
+        import numpy as np
+
+        self._np = np
+        union = pipeline.named_steps["features"]
+        classifier = pipeline.named_steps["classifier"]
+        self.parts = []
+        offset = 0
+        for _name, vectorizer in union.transformer_list:
+            if not (vectorizer.sublinear_tf and vectorizer.use_idf and vectorizer.norm == "l2"):
+                raise ValueError("LinearIntentModel expects sublinear TF-IDF with l2 norm")
+            self.parts.append((vectorizer.build_analyzer(), vectorizer.vocabulary_, vectorizer.idf_, offset))
+            offset += len(vectorizer.vocabulary_)
+        self.weights = np.ascontiguousarray(classifier.coef_.T)  # features × classes
+        self.intercept = classifier.intercept_
+        self.classes_ = list(classifier.classes_)
+        self.multinomial = len(self.classes_) > 2 and getattr(classifier, "multi_class", "auto") in ("auto", "multinomial")
+
+    def predict_proba(self, texts: List[str]) -> Any:
+        np = self._np
+        rows = []
+        for text in texts:
+            scores = self.intercept.astype(float).copy()
+            for analyzer, vocabulary, idf, offset in self.parts:
+                counts: Dict[int, int] = {}
+                for gram in analyzer(text):
+                    index = vocabulary.get(gram)
+                    if index is not None:
+                        counts[index] = counts.get(index, 0) + 1
+                if not counts:
+                    continue
+                indices = np.fromiter(counts, dtype=np.int64, count=len(counts))
+                values = (1.0 + np.log(np.fromiter(counts.values(), dtype=float, count=len(counts)))) * idf[indices]
+                values /= np.sqrt(values @ values)
+                scores += values @ self.weights[indices + offset]
+            if self.multinomial:
+                exp = np.exp(scores - scores.max())
+                rows.append(exp / exp.sum())
+            else:  # one-vs-rest, as sklearn: sigmoid per class, normalised
+                sig = 1.0 / (1.0 + np.exp(-scores))
+                rows.append(sig / sig.sum())
+        return np.vstack(rows) if rows else np.zeros((0, len(self.classes_)))
+
+
 def blend(diet_ranking: List[Dict[str, Any]], linear: Dict[str, float], weight: float,
           ranking_length: int) -> List[Dict[str, Any]]:
     """(1 - weight) * DIET confidence + weight * linear probability, best first.
@@ -88,7 +141,7 @@ class IntentBlender(GraphComponent):
                  model: Any = None) -> None:
         self.config = {**self.get_default_config(), **config}
         self._storage, self._resource = model_storage, resource
-        self._model = model
+        self._model = LinearIntentModel(model) if model is not None else None
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -105,7 +158,7 @@ class IntentBlender(GraphComponent):
 
         model = build_linear_model(float(self.config["C"]), int(self.config["random_seed"]))
         model.fit([m.get(TEXT) for m in examples], [m.get(INTENT) for m in examples])
-        self._model = model
+        self._model = LinearIntentModel(model)
         with self._storage.write_to(self._resource) as directory:
             joblib.dump(model, directory / MODEL_FILE)
         return self._resource
