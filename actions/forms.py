@@ -107,7 +107,15 @@ class ValidateSlotMappings(ValidationAction):
 
     Also warns when the message carried a secret, and decides `check_kind` from a bare identifier when no scenario has, so
     the dialogue policies see it before they predict.
+
+    It needs no domain: Rasa runs it on every message, and with `enable_selective_domain` in the endpoints it no
+    longer sends the whole domain (~26 KB of JSON each way) with it.
     """
+
+    def domain_slots(self, domain: DomainDict) -> List[Text]:
+        """The slots this action validates: one `validate_<slot>` method each (all global slots in domain.yml)."""
+        return [name[len("validate_"):] for name in dir(type(self))
+                if name.startswith("validate_") and callable(getattr(self, name))]
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

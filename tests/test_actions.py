@@ -288,3 +288,29 @@ def test_terminal_id_from_the_page_is_used_not_asked(dispatcher):
     bad = make_tracker(text="hi")
     bad.latest_message["metadata"] = {"terminal_id": "<script>"}
     assert "terminal_id" not in slot_events(asyncio.run(ValidateSlotMappings().run(dispatcher, bad, {"slots": {}, "forms": {}})))
+
+
+def test_slot_validation_needs_no_domain(dispatcher):
+    """Rasa sends this action no domain (enable_selective_domain): it still validates its slots."""
+    from actions.forms import ValidateSlotMappings
+
+    assert sorted(ValidateSlotMappings().domain_slots({})) == ["card_tail", "error_code", "reference_number",
+                                                                "terminal_id"]
+    tracker = make_tracker({"card_tail": "6222021234567890123", "terminal_id": "终端<b>"}, intent="inform")
+    tracker.events = [{"event": "slot", "name": "card_tail", "value": "6222021234567890123"},
+                      {"event": "slot", "name": "terminal_id", "value": "终端<b>"}]
+    with_domain = asyncio.run(ValidateSlotMappings().run(dispatcher, tracker, {"slots": {"card_tail": {}}, "forms": {}}))
+    tracker.slots.update({"card_tail": "6222021234567890123", "terminal_id": "终端<b>"})
+    without = asyncio.run(ValidateSlotMappings().run(dispatcher, tracker, {}))
+    assert slot_events(without)["card_tail"] == slot_events(with_domain)["card_tail"] != "6222021234567890123"
+    assert slot_events(without)["terminal_id"] is None
+
+
+def test_endpoints_send_the_domain_only_where_needed():
+    import yaml
+
+    from tests.conftest import ROOT
+
+    for path in ("endpoints.yml", "deploy/endpoints.scale.yml"):
+        endpoints = yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))
+        assert endpoints["action_endpoint"]["enable_selective_domain"] is True
