@@ -127,8 +127,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     figures["load"] = results
     figures["how"] = (f"py-spy record --rate 100 --nonblocking on the Rasa server (pid of `rasa run`, port 5205) for "
                       f"{args.seconds} s while 10 concurrent conversations ran bench/load_test.py scripts; "
-                      f"tracker store {args.tracker}, lock store {args.lock}, env {env_extra or '-'}, "
-                      f"patched validation {args.patched}; shares are of "
+                      f"tracker store {args.tracker}, lock store {args.lock}, env {env_extra or '-'}"
+                      f"{', bench/patches loaded' if args.patched else ''}; shares are of "
                       "on-CPU samples of all threads (inclusive)")
     write_json(OUT / f"profile_{args.tag}.json", figures)
     for name, value in figures.get("categories", {}).items():
