@@ -31,3 +31,19 @@ def test_sqlite_file_is_in_wal_mode_and_trackers_round_trip(tmp_path):
     again = asyncio.run(MaskingSQLTrackerStore(domain=domain, db=str(path), dialect="sqlite").retrieve("u1"))
     assert again.get_slot("terminal_id") == "10000003"
     assert [e.type_name for e in again.events][-2:] == ["user", "slot"]
+
+
+def test_later_saves_append_only_the_new_events_in_order(tmp_path):
+    domain = Domain.load(str(Path(__file__).resolve().parents[1] / "domain.yml"))
+    store = MaskingSQLTrackerStore(domain=domain, db=str(tmp_path / "t.db"), dialect="sqlite")
+    tracker = DialogueStateTracker.from_events("u2", [ActionExecuted("action_listen")], slots=domain.slots)
+    for turn, text in enumerate(["你好", "终端号10000003死机了", "谢谢"]):
+        tracker.update(UserUttered(text, {"name": "inform", "confidence": 1.0}))
+        tracker.update(SlotSet("terminal_id", f"1000000{turn}"))
+        asyncio.run(store.save(tracker))
+    with sqlite3.connect(tmp_path / "t.db") as raw:
+        stored = [row[0] for row in raw.execute("SELECT type_name FROM events WHERE sender_id = 'u2' ORDER BY id")]
+    assert stored == ["action", "user", "slot", "user", "slot", "user", "slot"]
+    again = asyncio.run(store.retrieve("u2"))
+    assert again.get_slot("terminal_id") == "10000002"
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["你好", "终端号10000003死机了", "谢谢"]

@@ -8,7 +8,10 @@ On SQLite (the default run) the file is put in write-ahead-log mode with
 `synchronous=NORMAL`: a commit no longer waits for the disk (the save runs on
 the server's event loop, so a waiting commit holds up every conversation), and
 a crash of the server still loses nothing committed; only a power cut can undo
-the last transactions. PostgreSQL is left as configured.
+the last transactions. The connection is kept open per thread instead of
+being opened and closed for every read and write (SQLAlchemy 1.4's default for
+SQLite files), and new events are written with one Core insert rather than
+the ORM's unit of work. PostgreSQL is left as configured.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Text
 
 from rasa.core.tracker_store import SQLTrackerStore
+from sqlalchemy.orm import sessionmaker
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -35,6 +39,16 @@ def mask_event_data(data: Dict[Text, Any]) -> Dict[Text, Any]:
     if isinstance(parse_data, dict) and isinstance(parse_data.get("text"), str):
         masked["parse_data"] = dict(parse_data, text=mask_text(parse_data["text"]))
     return masked
+
+
+def keep_connections_open(engine: Any) -> Any:
+    """The same SQLite database through one long-lived connection per thread."""
+    import sqlalchemy
+    from sqlalchemy.pool import SingletonThreadPool
+
+    url = engine.url
+    engine.dispose()
+    return sqlalchemy.create_engine(url, poolclass=SingletonThreadPool)
 
 
 def use_write_ahead_log(engine: Any) -> None:
@@ -61,23 +75,26 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
             Path(db).parent.mkdir(parents=True, exist_ok=True)
         super().__init__(*args, db=db, dialect=dialect, **kwargs)
         if dialect == "sqlite":
+            self.engine = keep_connections_open(self.engine)
+            self.sessionmaker = sessionmaker(bind=self.engine)
             use_write_ahead_log(self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         with self.session_scope() as session:
+            rows = []
             for event in self._additional_events(session, tracker):
                 data = mask_event_data(event.as_dict())
                 intent: Optional[Text] = (data.get("parse_data") or {}).get("intent", {}).get(INTENT_NAME_KEY)
-                session.add(
-                    self.SQLEvent(
-                        sender_id=tracker.sender_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=intent,
-                        action_name=data.get("name"),
-                        data=json.dumps(data),
-                    )
-                )
+                rows.append({
+                    "sender_id": tracker.sender_id,
+                    "type_name": event.type_name,
+                    "timestamp": data.get("timestamp"),
+                    "intent_name": intent,
+                    "action_name": data.get("name"),
+                    "data": json.dumps(data),
+                })
+            if rows:
+                session.execute(self.SQLEvent.__table__.insert(), rows)
             session.commit()
         logger.debug("Tracker stored with secrets masked.")
