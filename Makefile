@@ -51,7 +51,7 @@ interactive: train
 validate: install
 	$(RASA) data validate --fail-on-warnings
 
-pytest: install
+pytest: install scale-deps
 	$(BIN)/pytest -q tests --ignore=tests/browser --ignore=tests/faults --ignore=tests/scale
 
 # Debian's nginx for the scale-out set-up.
