@@ -1,6 +1,7 @@
 """Slot validation: the diagnosis form and the global slot checks."""
 from __future__ import annotations
 
+import functools
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -102,6 +103,13 @@ class ValidateDiagnosisForm(FormValidationAction):
         return _clean("reference_number", value, dispatcher)
 
 
+@functools.lru_cache(maxsize=None)
+def _validated_slots(cls: type) -> tuple:
+    """Slot names with a `validate_<slot>` method on `cls`, found once per class (this runs every message)."""
+    return tuple(name[len("validate_"):] for name in dir(cls)
+                 if name.startswith("validate_") and callable(getattr(cls, name)))
+
+
 class ValidateSlotMappings(ValidationAction):
     """Every turn: keep identifiers well formed and a card only as its tail.
 
@@ -114,8 +122,7 @@ class ValidateSlotMappings(ValidationAction):
 
     def domain_slots(self, domain: DomainDict) -> List[Text]:
         """The slots this action validates: one `validate_<slot>` method each (all global slots in domain.yml)."""
-        return [name[len("validate_"):] for name in dir(type(self))
-                if name.startswith("validate_") and callable(getattr(self, name))]
+        return list(_validated_slots(type(self)))
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -81,7 +81,7 @@ class LinearIntentModel:
         np = self._np
         rows = []
         for text in texts:
-            scores = self.intercept.astype(float).copy()
+            scores = self.intercept.astype(float)  # a new array
             for analyzer, vocabulary, idf, offset in self.parts:
                 counts: Dict[int, int] = {}
                 for gram in analyzer(text):
