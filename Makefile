@@ -2,7 +2,9 @@
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
-RASA := $(BIN)/rasa
+# Every Rasa process the project starts runs on 小安's runtime (xiaoan/runtime): the
+# same processor, ingress and model load for `make run`, the shell, and the tests.
+RASA := $(BIN)/python -m xiaoan.runtime
 STAMP := $(VENV)/.installed
 PYTHON310 := $(shell scripts/find_python310.sh)
 export PYTHONHASHSEED := 0
@@ -39,14 +41,11 @@ train: install
 run: train
 	@$(BIN)/python -m ops.local
 
-# `xiaoan.serve` is Rasa's own command line with the "system busy" answer (xiaoan/busy.py).
-SERVE := $(BIN)/python -m xiaoan.serve
-
 shell: train
-	$(SERVE) shell --endpoints endpoints.yml
+	$(RASA) shell --endpoints endpoints.yml
 
 interactive: train
-	$(SERVE) interactive --endpoints endpoints.yml
+	$(RASA) interactive --endpoints endpoints.yml
 
 validate: install
 	$(RASA) data validate --fail-on-warnings

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import texts
 from actions.asks import QUESTIONS
 from actions.backoffice import get_backoffice, in_worker_thread
-from actions.slots import fraud_reminder_once, record_step, slot_amount, slot_identifier
+from actions.tracker_reading import fraud_reminder_once, record_step, slot_amount, slot_identifier
 
 logger = logging.getLogger(__name__)
 

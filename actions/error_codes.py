@@ -8,8 +8,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import texts
-from actions.reference import lookup_code
-from actions.slots import record_step, slot_identifier
+from actions.lookup_tables import lookup_code
+from actions.tracker_reading import record_step, slot_identifier
 
 
 class ActionExplainErrorCode(Action):

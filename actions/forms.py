@@ -10,10 +10,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction, ValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.guards import privacy_notice
-from actions.slots import latest_intent, latest_text
-from xiaoan.identifiers import clean_identifier, find_identifiers
-from xiaoan.normalize import normalize_text
+from actions.fraud_warning import privacy_notice
+from actions.tracker_reading import latest_intent, latest_text
+from xiaoan.text.identifiers import clean_identifier, find_identifiers
+from xiaoan.text.normalize import normalize_text
 
 SLOT_FOR_CHECK = {"account": "card_tail", "terminal": "terminal_id", "transaction": "reference_number"}
 CHECK_FOR_SLOT = {slot: kind for kind, slot in SLOT_FOR_CHECK.items()}

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Optional
 
 from actions.backoffice.records import Card, Terminal, Transaction
-from actions.reference import ResponseCode, find_bank
+from actions.lookup_tables import ResponseCode, find_bank
 
 FRAUD_REMINDER = (
     "🔒 防骗提醒：银行、银联和小安都不会索要您的密码、CVV或短信验证码，"

@@ -10,8 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backoffice import get_backoffice, in_worker_thread
 from actions.backoffice.records import CaseDetails
-from actions.slots import fraud_reminder_once, latest_intent, slot_amount, slot_identifier
-from xiaoan.amounts import format_amount
+from actions.tracker_reading import fraud_reminder_once, latest_intent, slot_amount, slot_identifier
+from xiaoan.text.amounts import format_amount
 
 logger = logging.getLogger(__name__)
 

@@ -134,7 +134,7 @@ def machine() -> Dict[str, Any]:
 
 def training_fingerprint(config: Path, nlu: Path = TRAIN_DATA) -> str:
     """sha256 over what a trained NLU model depends on: the config, the training data and jieba
-    dictionary, the code of the custom components (xiaoan/ but its server-side modules,
+    dictionary, the code of the custom components (xiaoan/text and xiaoan/components,
     bench/components/) and the installed Rasa version."""
     import hashlib
 
@@ -145,11 +145,11 @@ def training_fingerprint(config: Path, nlu: Path = TRAIN_DATA) -> str:
     files = [config] + sorted(nlu.rglob("*") if nlu.is_dir() else [nlu]) + sorted((ROOT / "data" / "dict").rglob("*"))
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from xiaoan.components.fingerprint import SERVER_SIDE  # the Rasa server's modules, not the pipeline's
+    from xiaoan.components.fingerprint import MODEL_FOLDERS  # the model's code, not the server's
 
     text = config.read_text(encoding="utf-8") if config.is_file() else ""
     if "xiaoan." in text:  # only a pipeline that runs 小安's components depends on their code
-        files += sorted(p for p in (ROOT / "xiaoan").rglob("*.py") if p.name not in SERVER_SIDE)
+        files += sorted(p for folder in MODEL_FOLDERS for p in (ROOT / "xiaoan" / folder).rglob("*.py"))
     if "bench.components." in text:
         files += sorted((ROOT / "bench" / "components").rglob("*.py"))
     for path in files:

@@ -109,15 +109,15 @@ def newest_model() -> Path:
 def write_endpoints(directory: Path, tracker: str, lock: str) -> Path:
     lines = [f'action_endpoint:\n  url: "{ACTION_BASE}/webhook"\n  enable_selective_domain: true\n']
     if tracker == "sqlite":
-        lines.append("tracker_store:\n  type: xiaoan.tracker_store.MaskingSQLTrackerStore\n"
+        lines.append("tracker_store:\n  type: xiaoan.runtime.tracker_store.MaskingSQLTrackerStore\n"
                      f"  dialect: sqlite\n  db: {directory / 'tracker.db'}\n")
     elif tracker == "postgres":
-        lines.append("tracker_store:\n  type: xiaoan.tracker_store.MaskingSQLTrackerStore\n"
+        lines.append("tracker_store:\n  type: xiaoan.runtime.tracker_store.MaskingSQLTrackerStore\n"
                      "  dialect: postgresql\n  url: 127.0.0.1\n  port: 5432\n  db: xiaoan_bench\n"
                      "  username: postgres\n")
     # tracker == "memory": no tracker_store section → Rasa's InMemoryTrackerStore
     if lock == "redis":
-        lines.append("lock_store:\n  type: xiaoan.lock_store.AtomicRedisLockStore\n  url: 127.0.0.1\n"
+        lines.append("lock_store:\n  type: xiaoan.runtime.lock_store.AtomicRedisLockStore\n  url: 127.0.0.1\n"
                      "  port: 6379\n  db: 7\n  key_prefix: xiaoanbench\n")
     path = directory / "endpoints.yml"
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -156,8 +156,8 @@ class Servers:
             NICE + [RASA, "run", "actions", "--actions", "actions", "--port", str(ACTION_PORT)],
             cwd=ROOT, env=env, stdout=open(self.dir / "actions.log", "w"), stderr=subprocess.STDOUT)
         self.procs["rasa"] = subprocess.Popen(
-            # the project's own server entry (xiaoan.serve: busy answer, replay, cached validator, no jax)
-            NICE + [PYTHON, "-m", "xiaoan.serve", "run", "--enable-api", "-i", "127.0.0.1", "-p", str(RASA_PORT),
+            # the project's own server entry (xiaoan.runtime: busy answer, replay, cached validator, no jax)
+            NICE + [PYTHON, "-m", "xiaoan.runtime", "run", "--enable-api", "-i", "127.0.0.1", "-p", str(RASA_PORT),
                     "-m", str(self.model),
                     "--credentials", "credentials.yml", "--endpoints", str(endpoints)],
             cwd=ROOT, env=env, stdout=open(self.dir / "rasa.log", "w"), stderr=subprocess.STDOUT)

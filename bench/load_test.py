@@ -115,7 +115,7 @@ async def talk(
         try:
             async with session.post(
                 url,
-                # the id makes a retry (by nginx, after a server died) safe: xiaoan.replay
+                # the id makes a retry (by nginx, after a server died) safe: xiaoan.runtime.replay
                 json={"sender": conversation.sender, "message": message,
                       "message_id": f"{conversation.sender}-{number}"},
                 timeout=aiohttp.ClientTimeout(total=timeout),

@@ -368,7 +368,7 @@ def main() -> int:
         bl = latencies["baseline"]
         plan = bl.get("plan", {})
         w("`bench/latency.py` starts its own action server (127.0.0.1:5255) and Rasa server (127.0.0.1:5205, "
-          "`python -m xiaoan.serve run --enable-api` with `credentials.yml`: the project's own server entry: cached reply validator, event-class table, lean DIET/TED load, no jax), both niced, with a temporary endpoints file "
+          "`python -m xiaoan.runtime run --enable-api` with `credentials.yml`: the project's own server entry: cached reply validator, event-class table, lean DIET/TED load, no jax), both niced, with a temporary endpoints file "
           "(action server 5255 with `enable_selective_domain`, as in endpoints.yml; the project's "
           "`MaskingSQLTrackerStore` on a fresh SQLite file (write-ahead log) under "
           f"`results/bench/latency/`), model `{bl.get('model')}`. Servers are restarted for each of "
@@ -480,7 +480,7 @@ def main() -> int:
         w("A full model (`rasa train --augmentation 0`, niced, cache off) from the candidate config, the test "
           "stories on it (`rasa test core --stories tests/test_stories.yml --fail-on-prediction-errors`), then "
           "bench/latency.py on the project's model and on the candidate in the same sitting, both served by "
-          "`python -m xiaoan.serve`, action scripts, median of the repeats.")
+          "`python -m xiaoan.runtime`, action scripts, median of the repeats.")
         w("")
         w("| candidate | measured | training (full) | test stories passed | model | p50 / p95 at 1 | p50 / p95 at 10 | msg/s at 50 | peak RSS Rasa |")
         w("|---|---|---|---|---|---|---|---|---|")

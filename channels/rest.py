@@ -20,7 +20,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from xiaoan.masking import mask_secrets
+from xiaoan.text.masking import mask_secrets
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 2000
@@ -53,7 +53,7 @@ def check_body(raw: bytes) -> Tuple[Optional[Problem], Optional[Dict[str, Any]]]
         if isinstance(message_id, bool) or not isinstance(message_id, (str, int)) \
                 or not 0 < len(str(message_id).strip()) <= MAX_MESSAGE_ID_CHARS:
             return (400, f"message_id 必须是1到{MAX_MESSAGE_ID_CHARS}个字符"), None
-        # a retry with the same id is answered from the stored replies (xiaoan.replay)
+        # a retry with the same id is answered from the stored replies (xiaoan.runtime.replay)
         metadata = {**(metadata or {}), "message_id": str(message_id).strip()}
         payload["metadata"] = metadata
     masked = mask_secrets(message)

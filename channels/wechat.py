@@ -65,7 +65,7 @@ from channels.wechat_protocol import (
     verify_query,
 )
 from channels.wechat_state import ChoiceMemory, MessageLedger
-from xiaoan.masking import mask_secrets
+from xiaoan.text.masking import mask_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -275,7 +275,7 @@ class WeChatInput(InputChannel):
         """Maps a numbered choice back to its payload; masks secrets in typed text."""
         sender = self._extract_sender(message)
         key = self._message_key(message)
-        # message_id: a retry that reaches another Rasa server is replayed, not re-run (xiaoan.replay)
+        # message_id: a retry that reaches another Rasa server is replayed, not re-run (xiaoan.runtime.replay)
         metadata: Dict[str, Any] = {"wechat_msg_type": message.type, "message_id": key}
         payload = self.choices.payload_for(sender, choice_index(words))
         if payload is not None:

@@ -3,7 +3,7 @@
     .venv/bin/python -m ops.scale            # `make scale`: start, print the URLs, Ctrl-C stops
 
 Conversations and tickets live in PostgreSQL (127.0.0.1:5432), the
-conversation lock in Redis (127.0.0.1:6379, `xiaoan.lock_store.AtomicRedisLockStore`),
+conversation lock in Redis (127.0.0.1:6379, `xiaoan.runtime.lock_store.AtomicRedisLockStore`),
 and nginx (Debian package) spreads requests over both Rasa servers on one port.
 If PostgreSQL, Redis or nginx is missing it stops with a message saying which
 and how to start it: never a silent fallback to SQLite.
@@ -44,7 +44,7 @@ TICKET_LIFETIME_S = 10
 
 LOCK_STORES = {
     # ours: atomic issue/release (Lua); Rasa's own: read-modify-write (Rasa issue 9213)
-    "atomic": "xiaoan.lock_store.AtomicRedisLockStore",
+    "atomic": "xiaoan.runtime.lock_store.AtomicRedisLockStore",
     "stock": "redis",
 }
 
@@ -117,7 +117,7 @@ def clear_locks(prefix: str) -> None:
 
 def scale_endpoints(path: Path, lock_store: str, key_prefix: str) -> Path:
     tracker_store = (
-        "tracker_store:\n  type: xiaoan.tracker_store.MaskingSQLTrackerStore\n"
+        "tracker_store:\n  type: xiaoan.runtime.tracker_store.MaskingSQLTrackerStore\n"
         f"  dialect: postgresql\n  url: {PG_HOST}\n  port: {PG_PORT}\n  db: {PG_DB}\n"
         f"  username: {PG_USER}\n" + (f"  password: {PG_PASSWORD}\n" if PG_PASSWORD else "")
     )

@@ -107,7 +107,7 @@ def reachable_address(host: str) -> str:
 def action_server(port: int, log_path: Path, env: Optional[Dict[str, str]] = None) -> Service:
     return Service(
         name=f"action server :{port}",
-        argv=[str(VENV_BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)],
+        argv=[PYTHON, "-m", "xiaoan.runtime", "run", "actions", "--actions", "actions", "--port", str(port)],
         health_url=f"http://127.0.0.1:{port}/health",
         log_path=log_path,
         env={"SANIC_KEEP_ALIVE_TIMEOUT": ACTION_SERVER_KEEP_ALIVE, **(env or {})},
@@ -123,8 +123,8 @@ def rasa_server(
     credentials: Path = ROOT / "credentials.yml",
     host: str = "127.0.0.1",
 ) -> Service:
-    """Rasa with 小安's processor (`xiaoan.serve`), REST, socket.io and WeChat, API on."""
-    argv = [PYTHON, "-m", "xiaoan.serve", "run", "--enable-api", "-i", host, "-p", str(port),
+    """Rasa with 小安's processor (`xiaoan.runtime`), REST, socket.io and WeChat, API on."""
+    argv = [PYTHON, "-m", "xiaoan.runtime", "run", "--enable-api", "-i", host, "-p", str(port),
             "-m", "models", "--credentials", str(credentials), "--endpoints", str(endpoints)]
     if auth_token:
         argv += ["--auth-token", auth_token]
@@ -152,6 +152,6 @@ def write_endpoints(path: Path, action_port: int, tracker_store: str, lock_store
 
 def sqlite_tracker_store(db: Path) -> str:
     return (
-        "tracker_store:\n  type: xiaoan.tracker_store.MaskingSQLTrackerStore\n"
+        "tracker_store:\n  type: xiaoan.runtime.tracker_store.MaskingSQLTrackerStore\n"
         f"  dialect: sqlite\n  db: {db}\n"
     )

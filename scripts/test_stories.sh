@@ -4,7 +4,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=results/core
 rm -rf "$out"; mkdir -p "$out"
-.venv/bin/rasa test core --stories tests/test_stories.yml --out "$out" --fail-on-prediction-errors >"$out/rasa_test.log" 2>&1
+.venv/bin/python -m xiaoan.runtime test core --stories tests/test_stories.yml --out "$out" --fail-on-prediction-errors >"$out/rasa_test.log" 2>&1
 status=$?
 .venv/bin/python scripts/summarise_stories.py "$out" || true
 if [ $status -ne 0 ]; then

@@ -7,8 +7,8 @@ from actions.checks import ActionCheckAccountStatus, ActionCheckTerminalStatus, 
 from actions.error_codes import ActionExplainErrorCode
 from actions.forms import ValidateDiagnosisForm
 from actions.forms import ValidateSlotMappings
-from actions.guards import ActionFraudWarning
-from actions.reference import response_codes
+from actions.fraud_warning import ActionFraudWarning
+from actions.lookup_tables import response_codes
 from actions.tickets import ActionCreateTicket
 from actions.backoffice import get_backoffice
 from tests.conftest import make_tracker, texts_of

@@ -1,6 +1,6 @@
 import pytest
 
-from xiaoan.amounts import format_amount, parse_amount
+from xiaoan.text.amounts import format_amount, parse_amount
 
 
 @pytest.mark.parametrize(

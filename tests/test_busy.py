@@ -1,4 +1,4 @@
-"""`xiaoan.busy`: an action server that fails gets the user a busy answer, not silence."""
+"""`xiaoan.runtime.busy`: an action server that fails gets the user a busy answer, not silence."""
 from __future__ import annotations
 
 import asyncio

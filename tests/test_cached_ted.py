@@ -10,7 +10,7 @@ from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.policies.ted_policy import TEDPolicy
 
 from xiaoan.policies import cached_ted
-from xiaoan.policies.cached_ted import CachedTEDPolicy
+from xiaoan.components.cached_ted import CachedTEDPolicy
 
 
 class Tracker:

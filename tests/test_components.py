@@ -5,29 +5,38 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from xiaoan.components.entity_finisher import EntityFinisher
-from xiaoan.components.preprocess import SECRETS_FOUND, SecretMasker, TextNormalizer
+from xiaoan.components.preprocess import FRAUD_SIGNALS, UserTextReader
 from xiaoan.components.spacy_identifiers import spacy_identifiers
 from xiaoan.components.tokenizer import CleanJiebaTokenizer
 
 
 def test_normalizer_keeps_entity_values_in_step_with_the_text():
     example = Message(data={TEXT: "尾號５６７８", ENTITIES: [{"entity": "card_tail", "start": 2, "end": 6, "value": "５６７８"}]})
-    TextNormalizer().process_training_data(TrainingData([example]))
+    UserTextReader().process_training_data(TrainingData([example]))
     assert example.get(TEXT) == "尾号5678"
     assert example.get(ENTITIES)[0]["value"] == "5678"
 
 
 def test_normalizer_leaves_synonym_values_alone():
     example = Message(data={TEXT: "工行的卡", ENTITIES: [{"entity": "bank", "start": 0, "end": 2, "value": "中国工商银行"}]})
-    TextNormalizer().process_training_data(TrainingData([example]))
+    UserTextReader().process_training_data(TrainingData([example]))
     assert example.get(ENTITIES)[0]["value"] == "中国工商银行"
 
 
-def test_masker_hides_secrets_and_flags_them():
-    message = Message(data={TEXT: "卡号6222021234567890123 密码123456"})
-    SecretMasker().process([message])
-    assert "6222021234567890123" not in message.get(TEXT) and "123456" not in message.get(TEXT)
-    assert message.get(SECRETS_FOUND) == ["card_number", "pin"]
+def test_training_examples_are_masked_like_live_messages():
+    example = Message(data={TEXT: "卡号６２２２０２１２３４５６７８９０１２３ 密码123456"})
+    UserTextReader().process_training_data(TrainingData([example]))
+    assert example.get(TEXT) == "卡号***************0123 密码******"
+
+
+def test_a_live_message_read_by_the_ingress_is_not_read_again():
+    """The ingress's record is trusted: its signals are used, the text is left as the ingress left it."""
+    admitted = Message(data={TEXT: "客服让我转到安全账户", "metadata": {"xiaoan": {"fraud_signals": ["impersonation"]}}})
+    UserTextReader().process([admitted])
+    assert admitted.get(FRAUD_SIGNALS) == ["impersonation"]
+    stray = Message(data={TEXT: "客服让我转到安全账户 密码123456"})  # Rasa started without the runtime
+    UserTextReader().process([stray])
+    assert stray.get(FRAUD_SIGNALS) == ["safe_account"] and "123456" not in stray.get(TEXT)
 
 
 def test_tokenizer_drops_whitespace_tokens_for_mixed_text():
@@ -71,6 +80,7 @@ def test_scam_pattern_promotes_the_message_to_a_fraud_report():
     from xiaoan.components.fraud_intent import FraudPatternIntent
 
     message = Message(data={TEXT: "转账失败了,客服让我把钱转到安全账户"})
+    UserTextReader().process([message])
     message.set("intent", {"name": "transfer_failed", "confidence": 0.9})
     message.set("intent_ranking", [{"name": "transfer_failed", "confidence": 0.9}])
     FraudPatternIntent().process([message])
@@ -78,15 +88,19 @@ def test_scam_pattern_promotes_the_message_to_a_fraud_report():
     assert [r["name"] for r in message.get("intent_ranking")][:2] == ["fraud_report", "transfer_failed"]
 
     ordinary = Message(data={TEXT: "怎么防止被骗"})
+    UserTextReader().process([ordinary])
     ordinary.set("intent", {"name": "ask_prevention", "confidence": 0.9})
     FraudPatternIntent().process([ordinary])
     assert ordinary.get("intent")["name"] == "ask_prevention"
 
 
-def test_server_side_code_does_not_retrain_the_model():
+def test_the_model_fingerprint_follows_its_folders():
+    """Runtime code never retrains; any change to text utilities or components does."""
     from xiaoan.components import fingerprint
 
-    counted = {p.name for p in fingerprint.PACKAGE.rglob("*.py") if p.name not in fingerprint.SERVER_SIDE}
-    assert {"normalize.py", "masking.py", "identifiers.py", "fraud.py", "amounts.py", "tokenizer.py"} <= counted
-    assert not counted & {"processor.py", "lock_store.py", "tracker_store.py"}
-    assert all((fingerprint.PACKAGE / name).exists() for name in fingerprint.SERVER_SIDE)
+    before = fingerprint.code_fingerprint()
+    counted = {p.relative_to(fingerprint.PACKAGE).parts[0]
+               for folder in fingerprint.MODEL_FOLDERS for p in (fingerprint.PACKAGE / folder).rglob("*.py")}
+    assert counted == {"text", "components"}
+    runtime_file = fingerprint.PACKAGE / "runtime" / "processor.py"
+    assert runtime_file.exists() and before == fingerprint.code_fingerprint()

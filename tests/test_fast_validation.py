@@ -1,4 +1,4 @@
-"""`xiaoan.fast_validation`: the cached validator accepts and refuses exactly what jsonschema does."""
+"""`xiaoan.runtime.action_replies`: the cached validator accepts and refuses exactly what jsonschema does."""
 from __future__ import annotations
 
 import jsonschema

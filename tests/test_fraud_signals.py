@@ -1,6 +1,6 @@
 import pytest
 
-from xiaoan.fraud import fraud_signals, is_urgent
+from xiaoan.text.fraud import fraud_signals, is_urgent
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-from xiaoan.identifiers import clean_identifier, find_identifiers
-from xiaoan.normalize import normalize_text
+from xiaoan.text.identifiers import clean_identifier, find_identifiers
+from xiaoan.text.normalize import normalize_text
 
 
 def found(text):

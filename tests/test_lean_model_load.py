@@ -1,7 +1,7 @@
 """The lean model load predicts exactly what Rasa's own load predicts.
 
 Loads the trained model (the newest models/*.tar.gz: `make test` trains before
-pytest) once with Rasa's `RasaModel.load` and once with `xiaoan.lean_model_load`,
+pytest) once with Rasa's `RasaModel.load` and once with `xiaoan.runtime.lean_model_load`,
 and compares every held-out parse (intent, confidence, entities) and the
 policies' predictions over the test stories' states.
 """
@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.modules.setdefault("jax", None)  # as xiaoan.serve does
+sys.modules.setdefault("jax", None)  # as xiaoan.runtime does
 
 
 def newest_model() -> Path:

@@ -25,8 +25,8 @@ from rasa.core.lock_store import LockError, LockStore, RedisLockStore
 from rasa.core.utils import AvailableEndpoints, _lock_store_is_multi_worker_compatible
 from rasa.utils.endpoints import EndpointConfig
 
-import xiaoan.lock_store as lock_store_module
-from xiaoan.lock_store import AtomicRedisLockStore
+import xiaoan.runtime.lock_store as lock_store_module
+from xiaoan.runtime.lock_store import AtomicRedisLockStore
 
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = 6379
@@ -414,7 +414,7 @@ def test_a_waiter_never_overtakes_a_live_holder(env: RedisEnv, holder_lifetime: 
 def test_ticket_lifetime_setting_replaces_rasas_60_seconds(env: RedisEnv) -> None:
     env.client  # noqa: B018
     store = AtomicRedisLockStore(endpoint_config=EndpointConfig(
-        url=REDIS_HOST, type="xiaoan.lock_store.AtomicRedisLockStore", port=REDIS_PORT, db=REDIS_DB,
+        url=REDIS_HOST, type="xiaoan.runtime.lock_store.AtomicRedisLockStore", port=REDIS_PORT, db=REDIS_DB,
         key_prefix=env.prefix, ticket_lifetime="0.3"))
     env.stores.append(store)
     assert store.ticket_lifetime == 0.3
@@ -487,7 +487,7 @@ def test_late_release_of_expired_holder_keeps_the_new_holders_ticket(env: RedisE
 def test_created_from_endpoint_config_like_rasa_does(env: RedisEnv) -> None:
     env.client  # noqa: B018
     config = EndpointConfig(
-        type="xiaoan.lock_store.AtomicRedisLockStore",
+        type="xiaoan.runtime.lock_store.AtomicRedisLockStore",
         url=REDIS_HOST,
         port=str(REDIS_PORT),  # values from ${ENV} substitution arrive as strings
         db=str(REDIS_DB),
@@ -516,7 +516,7 @@ def test_endpoints_yml_snippet_and_redis_url(env: RedisEnv, tmp_path, monkeypatc
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text(
         "lock_store:\n"
-        "  type: xiaoan.lock_store.AtomicRedisLockStore\n"
+        "  type: xiaoan.runtime.lock_store.AtomicRedisLockStore\n"
         "  url: ${REDIS_HOST}\n"
         f"  port: {REDIS_PORT}\n"
         f"  db: {REDIS_DB}\n"
@@ -532,7 +532,7 @@ def test_endpoints_yml_snippet_and_redis_url(env: RedisEnv, tmp_path, monkeypatc
 
     by_url = LockStore.create(
         EndpointConfig(
-            type="xiaoan.lock_store.AtomicRedisLockStore",
+            type="xiaoan.runtime.lock_store.AtomicRedisLockStore",
             url=f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}",
             key_prefix=env.prefix,
         )

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from xiaoan.masking import mask_secrets, mask_text
+from xiaoan.text.masking import mask_secrets, mask_text
 
 
 def test_card_number_keeps_only_its_tail():

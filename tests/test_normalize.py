@@ -1,4 +1,4 @@
-from xiaoan.normalize import normalize_text, to_half_width, to_simplified
+from xiaoan.text.normalize import normalize_text, to_half_width, to_simplified
 
 
 def test_full_width_digits_and_punctuation_become_ascii():

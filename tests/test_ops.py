@@ -26,8 +26,8 @@ def test_nginx_config_is_valid_and_sticky_where_it_must_be(tmp_path):
 def test_scale_endpoints_use_postgres_and_the_atomic_lock(tmp_path):
     endpoints = yaml.safe_load(scale.scale_endpoints(tmp_path / "e.yml", "atomic", "xiaoanatomic").read_text())
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
-    assert endpoints["tracker_store"]["type"] == "xiaoan.tracker_store.MaskingSQLTrackerStore"
-    assert endpoints["lock_store"]["type"] == "xiaoan.lock_store.AtomicRedisLockStore"
+    assert endpoints["tracker_store"]["type"] == "xiaoan.runtime.tracker_store.MaskingSQLTrackerStore"
+    assert endpoints["lock_store"]["type"] == "xiaoan.runtime.lock_store.AtomicRedisLockStore"
     assert endpoints["lock_store"]["key_prefix"].isalnum()  # Rasa ignores any other prefix
     assert endpoints["lock_store"]["ticket_lifetime"] == scale.TICKET_LIFETIME_S
     stock = yaml.safe_load(scale.scale_endpoints(tmp_path / "s.yml", "stock", "xiaoanstock").read_text())

@@ -6,9 +6,9 @@ import cn2an
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xiaoan.amounts import parse_amount
-from xiaoan.masking import mask_secrets
-from xiaoan.normalize import normalize_text
+from xiaoan.text.amounts import parse_amount
+from xiaoan.text.masking import mask_secrets
+from xiaoan.text.normalize import normalize_text
 
 ANY_TEXT = st.text(max_size=300)
 FILLER = st.text(alphabet=st.sampled_from(list("转账失败的卡号我是了,。 abcPOS")), max_size=12)

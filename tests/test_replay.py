@@ -1,11 +1,11 @@
-"""`xiaoan.replay`: a retried message is found with its replies, an unknown one is not."""
+"""`xiaoan.runtime.replay`: a retried message is found with its replies, an unknown one is not."""
 from __future__ import annotations
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from xiaoan.replay import replay_key, stored_replies
+from xiaoan.runtime.replay import replay_key, stored_replies
 
 
 def message(metadata):

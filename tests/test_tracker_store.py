@@ -9,7 +9,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from xiaoan.tracker_store import MaskingSQLTrackerStore
+from xiaoan.runtime.tracker_store import MaskingSQLTrackerStore
 
 
 def test_sqlite_file_is_in_wal_mode_and_trackers_round_trip(tmp_path):

@@ -1,7 +1,7 @@
 """Loaded by Python at start-up when bench/patches is on PYTHONPATH (benchmark variants only).
 
-Always: the cached jsonschema validator (xiaoan/fast_validation.py, which `python -m
-xiaoan.serve` applies anyway; here for servers started as plain `rasa`).
+Always: the cached jsonschema validator (xiaoan/runtime/action_replies.py, which `python -m
+xiaoan.runtime` applies anyway; here for servers started as plain `rasa`).
 BENCH_BLOCK_JAX=1: make `import jax` fail, as if jax were not installed. TensorFlow 2.12
 imports jax only for tf.lite's optional jax conversion (inside try/except ImportError);
 Rasa never uses it. Measures what importing jax costs in memory and start-up.

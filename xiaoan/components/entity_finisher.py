@@ -17,8 +17,8 @@ from rasa.shared.nlu.constants import ENTITIES, EXTRACTOR, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from xiaoan.components.base import StatelessComponent
-from xiaoan.amounts import format_amount, parse_amount
-from xiaoan.identifiers import clean_identifier
+from xiaoan.text.amounts import format_amount, parse_amount
+from xiaoan.text.identifiers import clean_identifier
 
 STRUCTURED = {"card_number", "card_tail", "terminal_id", "reference_number", "error_code"}
 PREFERRED_EXTRACTORS = ("StructuredEntityExtractor", "SpacyIdentifierExtractor", "RegexEntityExtractor")

@@ -6,20 +6,23 @@ warning at once, whatever the user was otherwise talking about. The
 classifier may read "转账失败了，客服让我转到安全账户" as a failed transfer; this
 step promotes such a message to `fraud_report` (the classifier's own guess
 stays in the ranking), so the dialogue runs `action_fraud_warning` first.
+
+The signals are the ones the ingress recorded (`UserTextReader` puts them on
+the message); nothing is detected twice.
 """
 from __future__ import annotations
 
 from typing import List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY
 from rasa.shared.nlu.training_data.message import Message
 
 from xiaoan.components.base import StatelessComponent
-from xiaoan.fraud import fraud_signals, is_urgent
+from xiaoan.components.preprocess import FRAUD_SIGNALS
+from xiaoan.text.fraud import is_urgent
 
 FRAUD_INTENT = "fraud_report"
-FRAUD_SIGNALS = "fraud_signals"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -28,10 +31,7 @@ class FraudPatternIntent(StatelessComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            signals = fraud_signals(message.get(TEXT))
-            if not signals:
-                continue
-            message.set(FRAUD_SIGNALS, signals, add_to_output=True)
+            signals = message.get(FRAUD_SIGNALS) or []
             intent = message.get(INTENT) or {}
             if is_urgent(signals) and intent.get(INTENT_NAME_KEY) != FRAUD_INTENT:
                 promoted = {INTENT_NAME_KEY: FRAUD_INTENT, "confidence": 1.0}

@@ -6,7 +6,7 @@ mistakes (DIET reads words in context, the linear model reads surface
 n-grams). Averaging two such classifiers is the oldest reliable way to gain
 accuracy. The linear model also sees the pinyin of the text (as the
 PinyinFeaturizer does for DIET), so "zhuan账" does not throw it off, and it
-reads the text after TextNormalizer / SecretMasker, like every other step.
+reads the text after UserTextReader, like every other step.
 It costs about a millisecond per message and seconds of training.
 
 Placed after DIETClassifier: it replaces `intent` and `intent_ranking` with

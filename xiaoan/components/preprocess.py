@@ -1,11 +1,20 @@
-"""Pipeline steps that rewrite the message text before tokenising.
+"""The NLU's view of the ingress: training text read exactly like live text.
 
-Both are length-preserving, so entity annotations in training data and the
-offsets of extracted entities stay valid.
+At run time every message has been read by the runtime's ingress
+(`xiaoan.runtime.ingress`) before the pipeline sees it: normalised, secrets
+masked, fraud signals recorded in its metadata. Training examples never pass
+the ingress, so `UserTextReader` applies the same function
+(`xiaoan.text.reading.read_user_text`) to them; the model learns from text in
+the form it will be given. At run time it only copies the recorded fraud
+signals onto the message for `FraudPatternIntent`; a message that did not come
+through the ingress (Rasa started without `xiaoan.runtime`) is read here, by
+the same function.
+
+Reading is length-preserving, so entity annotations stay valid.
 """
 from __future__ import annotations
 
-from typing import List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import ENTITIES, TEXT
@@ -13,23 +22,26 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from xiaoan.components.base import StatelessComponent
-from xiaoan.masking import mask_secrets
-from xiaoan.normalize import normalize_text
+from xiaoan.text.reading import read_user_text
 
-SECRETS_FOUND = "secrets_found"
+FRAUD_SIGNALS = "fraud_signals"
+INGRESS_KEY = "xiaoan"  # the runtime ingress's record in a message's metadata
 
 
-class _TextRewriter(StatelessComponent):
-    """Applies `rewrite` to the text of every training example and message."""
+def ingress_record(message: Message) -> Optional[Dict[str, Any]]:
+    record = (message.get("metadata") or {}).get(INGRESS_KEY)
+    return record if isinstance(record, dict) else None
 
-    def rewrite(self, message: Message) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
+class UserTextReader(StatelessComponent):
+    """Training examples read as the ingress reads live messages; live ones passed through."""
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         for example in training_data.training_examples:
-            if example.get(TEXT):
-                before = example.get(TEXT)
-                self.rewrite(example)
+            before = example.get(TEXT)
+            if before:
+                example.set(TEXT, read_user_text(before).text)
                 self._follow_entity_values(example, before)
         return training_data
 
@@ -50,29 +62,14 @@ class _TextRewriter(StatelessComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            if message.get(TEXT):
-                self.rewrite(message)
+            record = ingress_record(message)
+            if record is not None:
+                signals = list(record.get("fraud_signals") or [])
+            else:
+                reading = read_user_text(message.get(TEXT))
+                if message.get(TEXT):
+                    message.set(TEXT, reading.text)
+                signals = list(reading.fraud_signals)
+            if signals:
+                message.set(FRAUD_SIGNALS, signals, add_to_output=True)
         return messages
-
-
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class TextNormalizer(_TextRewriter):
-    """Full-width to half-width, Traditional to Simplified, Latin to lower case."""
-
-    def rewrite(self, message: Message) -> None:
-        message.set(TEXT, normalize_text(message.get(TEXT)))
-
-
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class SecretMasker(_TextRewriter):
-    """Masks card numbers (keeping the last 4), PINs, CVVs and SMS codes.
-
-    Runs before tokenising so no classifier, featurizer or parse result ever
-    holds the secret; the kinds found are kept on the message for the bot.
-    """
-
-    def rewrite(self, message: Message) -> None:
-        result = mask_secrets(message.get(TEXT))
-        if result.changed:
-            message.set(TEXT, result.text)
-            message.set(SECRETS_FOUND, sorted(result.found), add_to_output=True)

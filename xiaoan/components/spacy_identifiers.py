@@ -57,7 +57,7 @@ def _pipeline() -> tuple[Any, Matcher]:
         matcher.add(f"{label}|{length}", [_chars(ctx) + [_GAP] + value])
     for label, length in _BARE_PATTERNS:
         matcher.add(f"{label}|{length}|bare", [_digits(length)])
-    # A card number the SecretMasker already masked: stars, then the 4-digit tail.
+    # A card number the ingress already masked: stars, then the 4-digit tail.
     matcher.add("card_number|0|masked", [[{"TEXT": "*", "OP": "+"}] + _digits(4)])
     return nlp, matcher
 

@@ -2,7 +2,7 @@
 
 Rasa's RegexEntityExtractor matches a pattern anywhere; a 4-digit number is
 only a card tail after 尾号/后四位 (or as a bare answer), and a 2-character
-code only after 错误码/提示/显示. The patterns live in `xiaoan.identifiers`.
+code only after 错误码/提示/显示. The patterns live in `xiaoan.text.identifiers`.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from xiaoan.components.base import StatelessComponent
-from xiaoan.identifiers import find_identifiers
+from xiaoan.text.identifiers import find_identifiers
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)

@@ -10,7 +10,7 @@ else changes: the user's message, the slots already extracted and the active
 form are in the tracker, so the same conversation carries on once the action
 server is back.
 
-`xiaoan.processor.XiaoanProcessor` runs every such action through it.
+`xiaoan.runtime.processor.XiaoanProcessor` runs every such action through it.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 logger = logging.getLogger(__name__)
 
 BUSY_RESPONSE = "utter_system_busy"
-BUSY_POLICY = "xiaoan.busy"  # recorded as the "policy" that chose the listen after it
+BUSY_POLICY = "xiaoan.runtime.busy"  # recorded as the "policy" that chose the listen after it
 # Used only if the domain lacks the response: the user must never get silence.
 BUSY_FALLBACK_TEXT = "抱歉，系统正忙。您已经提供的信息都保存着，请过一两分钟把刚才的话再发一次。"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from xiaoan.normalize import normalize_text
+from xiaoan.text.normalize import normalize_text
 
 MASK = "*"
 

@@ -16,7 +16,7 @@ expire together with the dead ticket, and every waiting message fails.
 Configure it in endpoints.yml (all servers sharing a Redis must use it):
 
     lock_store:
-      type: xiaoan.lock_store.AtomicRedisLockStore
+      type: xiaoan.runtime.lock_store.AtomicRedisLockStore
       url: ${REDIS_HOST}      # a host name, or redis://[:password@]host[:port][/db]
       port: 6379
       db: 1

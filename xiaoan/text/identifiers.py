@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from xiaoan.normalize import normalize_text
+from xiaoan.text.normalize import normalize_text
 
 # Patterns run on normalised text (half-width, simplified, lower-case Latin).
 # Group "v" is the entity value. Lookarounds keep digit runs whole.

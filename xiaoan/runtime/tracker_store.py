@@ -25,7 +25,7 @@ from sqlalchemy.orm import sessionmaker
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from xiaoan.masking import mask_text
+from xiaoan.text.masking import mask_text
 
 logger = logging.getLogger(__name__)
 

@@ -1,13 +1,17 @@
-"""小安's message processor: Rasa's, with two guarantees added.
+"""小安's message processor: Rasa's, with three guarantees added.
 
+* Every user message is admitted by the ingress (`xiaoan.runtime.ingress`)
+  before anything parses, logs or stores it: normalised, secrets masked,
+  fraud signals and the client's message id recorded. `log_message` and
+  `parse_message` are the two doors every channel, `rasa shell`,
+  `rasa interactive`, `rasa test` and the HTTP API go through.
 * An action on the action server that fails gets the user the "system busy"
-  answer instead of silence (`xiaoan.busy`).
+  answer instead of silence (`xiaoan.runtime.busy`).
 * A message sent again with the same id is answered from the stored replies,
-  not processed twice (`xiaoan.replay`).
+  not processed twice (`xiaoan.runtime.replay`).
 
-Rasa offers no hook for either, so `install()` swaps the processor class the
-`Agent` builds (pinned to rasa==3.6.21); `python -m xiaoan.serve` calls it
-before handing over to Rasa's own command line.
+Rasa offers no hook for any of them, so `xiaoan.runtime.install()` makes the
+`Agent` build this class (checked against rasa==3.6.21).
 """
 from __future__ import annotations
 
@@ -23,8 +27,9 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from xiaoan.busy import BUSY_POLICY, GuardedAction, talks_to_action_server
-from xiaoan.replay import replay_key, stored_replies
+from xiaoan.runtime.busy import BUSY_POLICY, GuardedAction, talks_to_action_server
+from xiaoan.runtime.ingress import admit
+from xiaoan.runtime.replay import replay_key, stored_replies
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +46,19 @@ class XiaoanProcessor(MessageProcessor):
         loaded = self._loaded.pop(conversation_id, None)
         return loaded if loaded is not None else await super().get_tracker(conversation_id)
 
+    async def log_message(self, message: UserMessage, should_save_tracker: bool = True) -> DialogueStateTracker:
+        return await super().log_message(admit(message), should_save_tracker)
+
+    async def parse_message(
+        self,
+        message: UserMessage,
+        tracker: Optional[DialogueStateTracker] = None,
+        only_output_properties: bool = True,
+    ) -> Dict[Text, Any]:
+        return await super().parse_message(admit(message), tracker, only_output_properties)
+
     async def handle_message(self, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
-        key = replay_key(message)
+        key = replay_key(admit(message))
         if key is None:
             return await super().handle_message(message)
         tracker = await self.get_tracker(message.sender_id)
@@ -78,7 +94,3 @@ class XiaoanProcessor(MessageProcessor):
         listen = PolicyPrediction.for_action_name(self.domain, ACTION_LISTEN_NAME, BUSY_POLICY)
         return await super()._run_action(ActionListen(), tracker, output_channel, nlg, listen)
 
-
-def install() -> None:
-    """Makes every `Agent` built from now on use `XiaoanProcessor`."""
-    rasa.core.agent.MessageProcessor = XiaoanProcessor  # type: ignore[misc]

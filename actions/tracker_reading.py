@@ -8,8 +8,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
 from actions import texts
-from xiaoan.amounts import parse_amount
-from xiaoan.identifiers import clean_identifier
+from xiaoan.text.amounts import parse_amount
+from xiaoan.text.identifiers import clean_identifier
 
 
 def slot_identifier(tracker: Tracker, name: str) -> Optional[str]:

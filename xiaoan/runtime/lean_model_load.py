@@ -51,7 +51,7 @@ def lean_load(cls: Any, model_file_name: Text, model_data_example: Any, predict_
 _ORIGINAL: Any = None
 
 
-def apply() -> None:
+def install() -> None:
     """Installs `lean_load` as `RasaModel.load` (once)."""
     global _ORIGINAL
     from rasa.utils.tensorflow.models import RasaModel

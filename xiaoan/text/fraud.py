@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from xiaoan.normalize import normalize_text
+from xiaoan.text.normalize import normalize_text
 
 # Obfuscated spellings people use to dodge spam filters.
 _DEOBFUSCATE = {"炸骗": "诈骗", "砸骗": "诈骗", "yan证码": "验证码", "验正码": "验证码", "驗證碼": "验证码"}

@@ -15,9 +15,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import texts
-from actions.slots import latest_intent, latest_text
-from xiaoan.fraud import fraud_signals, is_urgent
-from xiaoan.masking import mask_secrets
+from actions.tracker_reading import latest_intent, latest_text
+from xiaoan.text.fraud import fraud_signals, is_urgent
+from xiaoan.text.masking import mask_secrets
 
 FRAUD_ADVICE = {
     "code_request": "对方索要验证码或密码：验证码和密码只能自己在官方渠道使用，告诉任何人都可能被盗刷。",

@@ -1,1 +1,0 @@
-"""Dialogue policies of 小安 (custom Rasa graph components)."""

@@ -1,0 +1,25 @@
+"""``python -m xiaoan.runtime <rasa arguments>``: Rasa's own command line on 小安's runtime.
+
+The same arguments as ``rasa`` (``train``, ``run``, ``run actions``,
+``shell``, ``interactive``, ``test``, ``data validate``). The Rasa server's
+changes (`xiaoan.runtime.install`) are installed for everything but the
+action server, which only gets the version check.
+"""
+from __future__ import annotations
+
+import sys
+
+from xiaoan.runtime import install
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    install(server=args[:2] != ["run", "actions"])
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = ["rasa", *args]
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

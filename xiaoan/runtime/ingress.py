@@ -1,0 +1,65 @@
+"""The one way in: every user message passes here once, whatever its channel.
+
+REST, socket.io, WeChat, `rasa shell`, `rasa interactive` and `rasa test`
+all hand Rasa a `UserMessage`; `XiaoanProcessor` admits it here before it is
+parsed, logged or stored. Admitting it
+
+* replaces its text with the reading of it (`xiaoan.text.reading`):
+  normalised, card numbers, PINs, CVVs and SMS codes masked;
+* records in its metadata, under ``"xiaoan"``, which kinds of secret were
+  masked, which fraud signals were seen and the client's message id, so the
+  NLU and the actions read these facts instead of working them out again;
+* is idempotent: an admitted message object is marked and left alone. The
+  mark is on the object, never in the metadata, because clients write the
+  metadata: a client that sends its own ``"xiaoan"`` record has it replaced.
+
+Channels only translate their protocol; they pass the client's id for a
+message as ``metadata["message_id"]``.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Mapping, Optional
+
+from rasa.core.channels.channel import UserMessage
+
+from xiaoan.text.reading import read_user_text
+
+INGRESS_KEY = "xiaoan"
+MESSAGE_ID_KEY = "message_id"
+MAX_MESSAGE_ID_CHARS = 128
+_ADMITTED = "_xiaoan_admitted"
+
+
+def client_message_id(metadata: Mapping[str, Any]) -> Optional[str]:
+    """The client's id for a message (REST `message_id`, WeChat `MsgId`, the page's id), if usable."""
+    key: Any = metadata.get(MESSAGE_ID_KEY)
+    if isinstance(key, (str, int)) and not isinstance(key, bool):
+        key = str(key).strip()
+        if 0 < len(key) <= MAX_MESSAGE_ID_CHARS:
+            return key
+    return None
+
+
+def admitted_facts(metadata: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The ingress record of a message's metadata, or None if it was never admitted."""
+    record = (metadata or {}).get(INGRESS_KEY)
+    return record if isinstance(record, dict) else None
+
+
+def admit(message: UserMessage) -> UserMessage:
+    """Reads the message once, in place, and returns it."""
+    if getattr(message, _ADMITTED, False):
+        return message
+    metadata: Dict[str, Any] = dict(message.metadata) if isinstance(message.metadata, dict) else {}
+    reading = read_user_text(message.text if isinstance(message.text, str) else None)
+    message.text = reading.text
+    metadata[INGRESS_KEY] = {
+        "secrets_masked": list(reading.secrets_masked),
+        "fraud_signals": list(reading.fraud_signals),
+        "message_id": client_message_id(metadata),
+    }
+    message.metadata = metadata
+    if isinstance(message.parse_data, dict) and isinstance(message.parse_data.get("text"), str):
+        message.parse_data = dict(message.parse_data, text=read_user_text(message.parse_data["text"]).text)
+    setattr(message, _ADMITTED, True)
+    return message
