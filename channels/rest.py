@@ -2,25 +2,33 @@
 
 Rasa 3.6's `RestInput` calls `request.json.get(...)` on whatever arrives, so an
 empty body or a JSON list, string or number is a 500, a non-string message can
-leave a streamed request hanging, and a failure logs the raw text. This
-subclass keeps the route (`/webhooks/rest/webhook`) and the JSON contract,
-answers malformed requests with a 4xx and a short Chinese reason, and masks
-secrets before the text reaches Rasa or its logs. An optional ``message_id``
-(the client's id for the message) makes a retry safe: the same id is answered
-from the stored replies instead of being processed again.
+leave a streamed request hanging, and a failure or a client that hangs up is
+logged with the raw text (which may hold a card number). This channel keeps
+Rasa's route (`/webhooks/rest/webhook`), its JSON contract and its streaming
+mode, answers malformed requests with a 4xx and a short reason, and logs a
+failure without the text. It only translates the protocol: the text goes to
+Rasa as sent, and the runtime's ingress (`xiaoan.runtime.ingress`) masks it
+before anything parses, logs or stores it. An optional ``message_id`` (the
+client's id for the message) makes a retry safe: the same id is answered from
+the stored replies instead of being processed again.
 """
 from __future__ import annotations
 
+import inspect
 import json
-from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
+import logging
+from asyncio import CancelledError
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple, Union
 
-from rasa.core.channels.channel import UserMessage
+import rasa.utils.endpoints
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput as RasaRestInput
 from sanic import Blueprint, response
 from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, ResponseStream
 
-from xiaoan.text.masking import mask_secrets
+logger = logging.getLogger(__name__)
+
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 2000
@@ -30,7 +38,7 @@ Problem = Tuple[int, str]
 
 
 def check_body(raw: bytes) -> Tuple[Optional[Problem], Optional[Dict[str, Any]]]:
-    """(problem, payload): exactly one is None. The payload's text is masked."""
+    """(problem, payload): exactly one is None."""
     if len(raw) > MAX_BODY_BYTES:
         return (413, "请求太大"), None
     try:
@@ -54,36 +62,53 @@ def check_body(raw: bytes) -> Tuple[Optional[Problem], Optional[Dict[str, Any]]]
                 or not 0 < len(str(message_id).strip()) <= MAX_MESSAGE_ID_CHARS:
             return (400, f"message_id 必须是1到{MAX_MESSAGE_ID_CHARS}个字符"), None
         # a retry with the same id is answered from the stored replies (xiaoan.runtime.replay)
-        metadata = {**(metadata or {}), "message_id": str(message_id).strip()}
-        payload["metadata"] = metadata
-    masked = mask_secrets(message)
-    payload["message"] = masked.text
-    if masked.found:
-        payload["metadata"] = {**(metadata or {}), "secrets_masked": sorted(masked.found)}
+        payload["metadata"] = {**(metadata or {}), "message_id": str(message_id).strip()}
     if sender is not None:
         payload["sender"] = str(sender)
     return None, payload
 
 
 class RestInput(RasaRestInput):
-    """`rest`: Rasa's REST channel behind a request check."""
+    """`rest`: Rasa's REST channel behind a request check, logging no user text."""
 
     @classmethod
     def name(cls) -> str:
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        module = inspect.getmodule(self)
+        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", module.__name__ if module else None)
 
-        @blueprint.middleware("request")
-        async def check_request(request: Request) -> Optional[HTTPResponse]:
-            if request.method != "POST" or not request.path.endswith("/webhook"):
-                return None
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> Union[ResponseStream, HTTPResponse]:
             problem, payload = check_body(request.body or b"")
             if problem:
                 status, reason = problem
                 return response.json({"error": reason}, status=status)
-            request.parsed_json = payload  # what Rasa's handler reads as request.json
-            return None
+            assert payload is not None
+            sender_id = payload.get("sender")
+            text = payload["message"]
+            input_channel = payload.get("input_channel") or self.name()
+            metadata = payload.get("metadata")
+            if rasa.utils.endpoints.bool_arg(request, "stream", default=False):
+                return response.stream(
+                    self.stream_response(on_new_message, text, sender_id, input_channel, metadata),
+                    content_type="text/event-stream",
+                )
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(text, collector, sender_id, input_channel=input_channel, metadata=metadata)
+                )
+            except CancelledError:
+                logger.error("rest: the client left before message %s of %s was answered",
+                             (metadata or {}).get("message_id"), sender_id)
+            except Exception:  # noqa: BLE001 - the client gets what was said so far, never a 500
+                logger.exception("rest: handling a message of %s failed", sender_id)
+            return response.json(collector.messages)
 
-        return blueprint
+        return webhook

@@ -65,7 +65,6 @@ from channels.wechat_protocol import (
     verify_query,
 )
 from channels.wechat_state import ChoiceMemory, MessageLedger
-from xiaoan.text.masking import mask_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +153,7 @@ class WeChatOutput(CollectingOutputChannel):
 
 @dataclass(frozen=True)
 class Inbound:
-    """What the user said, ready for Rasa: masked text, or a choice's payload."""
+    """What the user said, ready for Rasa: the typed text, or a choice's payload."""
 
     sender_id: str
     text: str
@@ -272,7 +271,7 @@ class WeChatInput(InputChannel):
         return f"{self._extract_sender(message)}:{msg_id}"
 
     def _inbound(self, message: BaseMessage, words: str) -> Inbound:
-        """Maps a numbered choice back to its payload; masks secrets in typed text."""
+        """Maps a numbered choice back to its payload; typed text goes on as typed (the ingress masks it)."""
         sender = self._extract_sender(message)
         key = self._message_key(message)
         # message_id: a retry that reaches another Rasa server is replayed, not re-run (xiaoan.runtime.replay)
@@ -282,10 +281,7 @@ class WeChatInput(InputChannel):
             text = payload
             metadata["wechat_choice"] = words.strip()
         else:
-            secrets = mask_secrets(words)
-            text = secrets.text
-            if secrets.found:
-                metadata["secrets_masked"] = sorted(secrets.found)
+            text = words
         return Inbound(sender, text, key, metadata)
 
     # -- message → reply ----------------------------------------------------

@@ -606,18 +606,19 @@ def test_buttons_become_numbered_choices_and_numbers_map_back() -> None:
     run(scenario)
 
 
-def test_secrets_are_masked_before_rasa() -> None:
-    """The warning itself comes from Rasa (action_validate_slot_mappings reads `secrets_masked`)."""
+def test_typed_text_goes_to_rasa_as_typed_and_is_never_logged(caplog) -> None:
+    """The channel only translates the protocol: masking is the ingress's, inside Rasa (tests/test_ingress.py)."""
 
     async def scenario() -> None:
         bot = StubRasa()
         async with wechat(bot) as wx:
-            reply = await wx.say("卡号6222021234567890123，密码是123456", 95)
-        assert bot.texts == ["卡号***************0123，密码是******"]
-        assert bot.received[0].metadata["secrets_masked"] == ["card_number", "pin"]
-        assert "123456" not in reply and "6222021234567890123" not in reply
+            await wx.say("卡号6222021234567890123，密码是123456", 95)
+        assert bot.texts == ["卡号6222021234567890123，密码是123456"]
+        assert "secrets_masked" not in bot.received[0].metadata
 
+    caplog.set_level("DEBUG")
     run(scenario)
+    assert "6222021234567890123" not in caplog.text and "123456" not in caplog.text
 
 
 # -- other message kinds ------------------------------------------------------

@@ -64,6 +64,46 @@
     return data;
   }
 
+  // Every message the page sends carries an id of its own (customData.message_id), so a
+  // message delivered twice (a reconnect, a re-sent poll, a second server behind nginx) is
+  // answered from the stored replies instead of being processed again (xiaoan/runtime/replay.py).
+  // The widget reads customData when it emits; the id is renewed just before each send
+  // (capture phase on the chat container runs before the widget's own handlers).
+  function newMessageId() {
+    if (window.crypto && window.crypto.randomUUID) return "web-" + window.crypto.randomUUID();
+    return "web-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
+  }
+  function attachMessageIds(data, container) {
+    var current = newMessageId(); // the greeting sent on open
+    Object.defineProperty(data, "message_id", {
+      enumerable: true,
+      get: function () {
+        return current;
+      },
+    });
+    function renew() {
+      current = newMessageId();
+    }
+    if (!container) return data;
+    container.addEventListener("submit", renew, true);
+    container.addEventListener(
+      "click",
+      function (event) {
+        var target = event.target;
+        if (target && target.closest && target.closest(".rw-reply, .rw-send, button")) renew();
+      },
+      true
+    );
+    container.addEventListener(
+      "keydown",
+      function (event) {
+        if (event.key === "Enter" && !event.shiftKey) renew();
+      },
+      true
+    );
+    return data;
+  }
+
   var statusEl = document.getElementById("status");
   var offlineEl = document.getElementById("offline");
   function setStatus(state, text) {
@@ -107,7 +147,7 @@
   }
 
   var socketUrl = resolveSocketUrl();
-  var customData = resolveCustomData();
+  var customData = attachMessageIds(resolveCustomData(), chatEl);
   document.documentElement.setAttribute("data-rasa-url", socketUrl);
 
   window.WebChat.default(
