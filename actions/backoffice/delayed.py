@@ -35,10 +35,14 @@ class DelayedBackOffice:
         self._wait()
         return self.inner.find_transaction(reference_number)
 
-    def create_ticket(self, details: CaseDetails) -> Ticket:
+    def create_ticket(self, details: CaseDetails, request_key: str) -> Ticket:
         self._wait()
-        return self.inner.create_ticket(details)
+        return self.inner.create_ticket(details, request_key)
 
     def find_ticket(self, ticket_id: str) -> Optional[Ticket]:
         self._wait()
         return self.inner.find_ticket(ticket_id)
+
+    def find_ticket_by_key(self, request_key: str) -> Optional[Ticket]:
+        self._wait()
+        return self.inner.find_ticket_by_key(request_key)

@@ -16,6 +16,7 @@ from typing import Any, Optional
 import yaml
 from sqlalchemy import (
     Boolean,
+    inspect,
     Column,
     Integer,
     MetaData,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from actions.backoffice.records import Card, CaseDetails, Terminal, Ticket, Transaction
 
@@ -67,6 +69,8 @@ tickets = Table(
     Column("ticket_id", String(24), unique=True),
     Column("created_at", String(32), nullable=False),
     Column("details", Text, nullable=False),
+    # conversation + message id of the request that wrote it: a repeated write returns this row
+    Column("request_key", String(200), unique=True, nullable=True),
 )
 
 
@@ -96,8 +100,20 @@ class SimulatedBackOffice:
             Path(self._url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(self._url, future=True, pool_pre_ping=True)
         metadata.create_all(engine)
+        self._add_request_key(engine)
         self._seed(engine)
         return engine
+
+    @staticmethod
+    def _add_request_key(engine: Engine) -> None:
+        """A store written before keyed writes existed gets the column (and its unique index)."""
+        if "request_key" in {c["name"] for c in inspect(engine).get_columns("bo_tickets")}:
+            return
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE bo_tickets ADD COLUMN request_key VARCHAR(200)")
+            conn.exec_driver_sql(
+                "CREATE UNIQUE INDEX IF NOT EXISTS ix_bo_tickets_request_key ON bo_tickets (request_key)"
+            )
 
     @staticmethod
     def _seed(engine: Engine) -> None:
@@ -137,20 +153,40 @@ class SimulatedBackOffice:
             return None
         return Transaction(**{**row, "amount": Decimal(row["amount"])})
 
-    def create_ticket(self, details: CaseDetails) -> Ticket:
+    def create_ticket(self, details: CaseDetails, request_key: str) -> Ticket:
+        """Writes the ticket once per `request_key`; the same key again returns the first ticket.
+
+        A retried message, or a write that timed out on the caller's side and
+        finished here anyway, never makes a second ticket.
+        """
+        existing = self.find_ticket_by_key(request_key)
+        if existing is not None:
+            return existing
         created_at = datetime.now().astimezone().isoformat(timespec="seconds")
         payload = json.dumps(details.__dict__, ensure_ascii=False)
-        with self.engine.begin() as conn:
-            row_id = conn.execute(
-                insert(tickets).values(created_at=created_at, details=payload)
-            ).inserted_primary_key[0]
-            ticket_id = f"XA{datetime.now():%Y%m%d}{row_id:06d}"
-            conn.execute(tickets.update().where(tickets.c.id == row_id).values(ticket_id=ticket_id))
+        try:
+            with self.engine.begin() as conn:
+                row_id = conn.execute(
+                    insert(tickets).values(created_at=created_at, details=payload, request_key=request_key)
+                ).inserted_primary_key[0]
+                ticket_id = f"XA{datetime.now():%Y%m%d}{row_id:06d}"
+                conn.execute(tickets.update().where(tickets.c.id == row_id).values(ticket_id=ticket_id))
+        except IntegrityError:  # the same key written at the same moment by another worker
+            existing = self.find_ticket_by_key(request_key)
+            if existing is None:
+                raise
+            return existing
         return Ticket(ticket_id=ticket_id, created_at=created_at, details=details)
 
     def find_ticket(self, ticket_id: str) -> Optional[Ticket]:
-        row = self._one(tickets, "ticket_id", ticket_id)
-        if row is None:
+        return self._ticket(self._one(tickets, "ticket_id", ticket_id))
+
+    def find_ticket_by_key(self, request_key: str) -> Optional[Ticket]:
+        return self._ticket(self._one(tickets, "request_key", request_key))
+
+    @staticmethod
+    def _ticket(row: Optional[dict[str, Any]]) -> Optional[Ticket]:
+        if row is None or not row.get("ticket_id"):
             return None
         return Ticket(row["ticket_id"], row["created_at"], CaseDetails(**json.loads(row["details"])))
 
