@@ -1,1 +1,1 @@
-"""Starting, stopping and checking 小安's servers: for the fault and scale-out tests and `make scale`."""
+"""Running 小安: `make run` (local.py), `make scale` (scale.py) and the server processes they and the fault tests start (services.py); ops/README.md."""

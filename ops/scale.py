@@ -25,7 +25,7 @@ from typing import Any, Iterator, List, Optional
 from ops.services import ROOT, Service, ServiceError, action_server, rasa_server, write_endpoints
 
 WORK = ROOT / "var" / "scale"
-NGINX_TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
+NGINX_TEMPLATE = ROOT / "ops" / "nginx.conf.template"
 NGINX_PORT = 8088
 RASA_PORTS = (5101, 5102)
 ACTION_PORT = 5165

@@ -52,4 +52,5 @@ def texts_of(dispatcher: CollectingDispatcher) -> list[str]:
 
 
 def pytest_addoption(parser):
-    parser.addoption("--browser", action="store_true", default=False, help="run tests/browser against running servers")
+    parser.addoption("--live", action="store_true", default=False,
+                     help="run tests/live against running servers (make test-live starts them)")

@@ -4,38 +4,33 @@ The trap: from python-socketio 5.10 on, ``AsyncServer.enter_room`` is a
 coroutine that Rasa 3.6.21's own socketio channel never awaits. With
 ``session_persistence: true`` the browser never joins its session room and
 every ``bot_uttered`` goes nowhere: the page stays silent. Our
-``channels.socketio.SocketIOInput`` awaits it. These tests serve a channel on
-a real Sanic server on 127.0.0.1, with a stand-in for Rasa's agent, and talk
-to it the way rasa-webchat does, with a python-socketio client.
-
-(The client uses the polling transport: python-engineio's websocket client
-needs a newer aiohttp than the one Rasa 3.6 pins. The rooms are the same.)
+``channels.socketio.SocketIOInput`` awaits it. These tests serve our channel
+on a real Sanic server on 127.0.0.1 with a stand-in for Rasa's agent
+(tests/stand_ins/channel_server.py) and talk to it the way rasa-webchat does
+(tests/clients.py). Rasa's own channel failing under the same load is
+evidence about upstream, not a check of 小安: bench/evidence/socketio_stock_channel.py
+(`make evidence`).
 """
 from __future__ import annotations
 
 import asyncio
 import inspect
-import socket
-import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict
 
 import aiohttp
 import pytest
 import socketio
 import yaml
-from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.core.channels.channel import register as register_channels
-from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
-from sanic import Sanic
-from sanic_cors import CORS
+from rasa.core.channels.channel import InputChannel
 
 from channels.socketio import SocketIOInput, parse_allowed_origins
+from tests.clients import WebchatClient
+from tests.stand_ins.channel_server import BUTTON, ChannelServer
 
 ROOT = Path(__file__).resolve().parents[1]
 CREDENTIALS = ROOT / "credentials.yml"
 PAGE_ORIGIN = "http://127.0.0.1:8080"
-BUTTON = {"title": "通讯失败/连不上网", "payload": "/network_issue"}
 SETTINGS = {
     "user_message_evt": "user_uttered",
     "bot_message_evt": "bot_uttered",
@@ -43,86 +38,6 @@ SETTINGS = {
     "metadata_key": "customData",
 }
 ENTER_ROOM_IS_COROUTINE = inspect.iscoroutinefunction(socketio.AsyncServer.enter_room)
-
-Sanic.test_mode = True  # several apps in one process
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class ChannelServer:
-    """One input channel on 127.0.0.1; its 'agent' answers every message with a button."""
-
-    def __init__(self, channel: InputChannel, cors_origins: Optional[List[str]] = None) -> None:
-        self.received: List[UserMessage] = []
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.app = Sanic(f"socketio_rooms_{uuid.uuid4().hex}")
-        self.app.ctx.agent = self
-        if cors_origins is not None:  # what `rasa run --cors ...` installs
-            CORS(
-                self.app,
-                resources={r"/*": {"origins": cors_origins}},
-                automatic_options=True,
-                expose_headers="filename",
-            )
-        register_channels([channel], self.app, route="/webhooks/")
-        self._server: Any = None
-
-    async def handle_message(self, message: UserMessage) -> None:
-        self.received.append(message)
-        await message.output_channel.send_text_with_buttons(
-            message.sender_id, f"收到：{message.text}", [BUTTON]
-        )
-
-    async def __aenter__(self) -> "ChannelServer":
-        self._server = await self.app.create_server(
-            host="127.0.0.1", port=self.port, return_asyncio_server=True, access_log=False
-        )
-        await self._server.startup()
-        return self
-
-    async def __aexit__(self, *_: Any) -> None:
-        closing = self._server.close()
-        if closing is not None:
-            await closing
-
-
-class WebchatClient:
-    """Talks like rasa-webchat: session_request, then user_uttered with the session id."""
-
-    def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.confirmed: asyncio.Queue = asyncio.Queue()
-        self.bot: asyncio.Queue = asyncio.Queue()
-        self.sio.on("session_confirm", self.confirmed.put)
-        self.sio.on("bot_uttered", self.bot.put)
-
-    async def connect(self, url: str, session_id: Optional[str] = None, origin: Optional[str] = None) -> str:
-        headers = {"Origin": origin} if origin else {}
-        await self.sio.connect(url, socketio_path="/socket.io/", transports=["polling"], headers=headers)
-        await self.sio.emit("session_request", {"session_id": session_id})
-        return await asyncio.wait_for(self.confirmed.get(), 10)
-
-    async def say(self, session_id: str, text: str, custom_data: Dict[str, Any]) -> None:
-        await self.sio.emit(
-            "user_uttered", {"message": text, "customData": custom_data, "session_id": session_id}
-        )
-
-    async def next_reply(self, timeout: float) -> Dict[str, Any]:
-        return await asyncio.wait_for(self.bot.get(), timeout)
-
-    async def close(self) -> None:
-        """Hang up at once (a polite polling disconnect waits out a long poll)."""
-        eio = self.sio.eio
-        tasks = [t for t in (eio.read_loop_task, eio.write_loop_task) if t is not None]
-        await eio.disconnect(abort=True)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _run(coro: Any) -> Any:
@@ -148,18 +63,6 @@ def test_bot_reply_reaches_the_page() -> None:
     reply = _run(_one_round_trip(SocketIOInput.from_credentials(SETTINGS), reply_timeout=10))
     assert reply["text"] == "收到：刷卡没成功"
     assert reply["quick_replies"] == [{"content_type": "text", **BUTTON}]
-
-
-@pytest.mark.filterwarnings("ignore:coroutine 'AsyncServer.enter_room' was never awaited")
-@pytest.mark.xfail(
-    ENTER_ROOM_IS_COROUTINE,
-    reason="the trap: Rasa 3.6's own channel never awaits enter_room (python-socketio >= 5.10)",
-    raises=asyncio.TimeoutError,
-    strict=True,
-)
-def test_rasas_own_channel_delivers_only_with_a_synchronous_enter_room() -> None:
-    """Shows the trap with the installed python-socketio (xfail when it bites)."""
-    _run(_one_round_trip(RasaSocketIOInput.from_credentials(SETTINGS), reply_timeout=3))
 
 
 def test_a_reloaded_page_gets_the_replies_of_its_session() -> None:

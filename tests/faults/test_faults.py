@@ -17,9 +17,9 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 
-from ops.client import rest_say, said, tracker, user_texts, wechat_post, wechat_text_xml
 from ops.services import ROOT, Service, action_server, rasa_server, sqlite_tracker_store, write_endpoints
-from ops.wechat_api_stand_in import WeChatApiStandIn
+from tests.clients import rest_say, said, tracker, user_texts, wechat_post, wechat_text_xml
+from tests.stand_ins.wechat_api import WeChatApiStandIn
 
 RASA_PORT, ACTION_PORT = 5015, 5065
 RASA_URL = f"http://127.0.0.1:{RASA_PORT}"

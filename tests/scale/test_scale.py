@@ -18,9 +18,9 @@ from xml.etree import ElementTree
 import pytest
 import socketio
 
-from ops.client import rest_say, tracker, user_texts, wechat_post, wechat_text_xml
 from ops.scale import RASA_PORTS, ScaleStack
 from ops.services import ROOT
+from tests.clients import rest_say, tracker, user_texts, wechat_post, wechat_text_xml
 
 BURST = 16
 QUESTIONS = ["一般多久到账", "怎么预防转账失败", "能不能再刷一次", "怎么核对收款人信息"]

@@ -1,7 +1,7 @@
 """Hostile input against the RUNNING Rasa server: REST, WeChat and socket.io.
 
 Runs with the other live tests (``python -m ops.local -- …`` starts the servers);
-skipped unless ``XIAOAN_BROWSER_TESTS=1``. Starts nothing: Rasa must run at
+skipped unless ``XIAOAN_LIVE_TESTS=1``. Starts nothing: Rasa must run at
 RASA_URL (http://127.0.0.1:5005) with ``--enable-api``, the WeChat channel with
 the same ``WECHAT_TOKEN`` as this process, and the action server.
 
@@ -49,8 +49,8 @@ WECHAT_PATH = "/webhooks/wechat/webhook"
 SOCKETIO_PATH = "/socket.io/"
 
 pytestmark = pytest.mark.skipif(
-    (os.environ.get("XIAOAN_BROWSER_TESTS") or "").lower() not in ("1", "true", "yes", "on"),
-    reason="live hostile-input tests: set XIAOAN_BROWSER_TESTS=1 with the servers running (make test-browser)",
+    (os.environ.get("XIAOAN_LIVE_TESTS") or "").lower() not in ("1", "true", "yes", "on"),
+    reason="live hostile-input tests: set XIAOAN_LIVE_TESTS=1 with the servers running (make test-live)",
 )
 
 # Typed by a user: each goes through REST and WeChat as the message text.

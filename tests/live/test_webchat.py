@@ -1,6 +1,6 @@
 """The web chat page: its server (always), and the page in a real browser.
 
-The browser test (Debian's chromium, driven by Playwright) runs only when asked: ``XIAOAN_BROWSER_TESTS=1`` or ``pytest --browser``. It
+The browser test (Debian's chromium, driven by Playwright) runs only when asked: ``XIAOAN_LIVE_TESTS=1`` or ``pytest --live``. It
 starts nothing: the Rasa server (socket.io channel), the action server and the
 page server (web/serve.py) must already run, at RASA_URL
 (http://127.0.0.1:5005) and WEB_URL (http://127.0.0.1:8080). Once asked, a
@@ -51,15 +51,15 @@ INPUT = ".rw-new-message"
 
 
 def _asked_for(config: pytest.Config) -> bool:
-    flag = (os.environ.get("XIAOAN_BROWSER_TESTS") or "").strip().lower()
-    return bool(config.getoption("--browser", default=False)) or flag in ("1", "true", "yes", "on")
+    flag = (os.environ.get("XIAOAN_LIVE_TESTS") or "").strip().lower()
+    return bool(config.getoption("--live", default=False)) or flag in ("1", "true", "yes", "on")
 
 
 @pytest.fixture
 def _only_when_asked(request: pytest.FixtureRequest) -> None:
     if not _asked_for(request.config):
         pytest.skip(
-            "browser test: set XIAOAN_BROWSER_TESTS=1 (or pass --browser) with Rasa, "
+            "browser test: set XIAOAN_LIVE_TESTS=1 (or pass --live) with Rasa, "
             "the action server and web/serve.py running (the Makefile does this)"
         )
 

@@ -1,9 +1,13 @@
-"""Talking to a running 小安 the way its channels are used: REST, the tracker API, WeChat.
+"""Talking to a 小安 server the way its clients do: REST, the tracker API, WeChat, the chat page's socket.io.
 
-Plain `urllib`, so a test or a script can use it without an event loop.
+REST, the tracker API and WeChat use plain `urllib`, so a test or a script
+can use them without an event loop; `WebchatClient` is asynchronous, as
+python-socketio's client is. Used by the live, fault and scale-out tests and
+by bench/evidence/.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.error
@@ -73,3 +77,43 @@ def wechat_post(
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, error.read().decode()
+
+
+class WebchatClient:
+    """Talks like rasa-webchat: ``session_request``, then ``user_uttered`` with the session id.
+
+    Uses the polling transport: python-engineio's websocket client needs a
+    newer aiohttp than the one Rasa 3.6 pins. The rooms are the same.
+    """
+
+    def __init__(self) -> None:
+        import socketio
+
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.confirmed: asyncio.Queue = asyncio.Queue()
+        self.bot: asyncio.Queue = asyncio.Queue()
+        self.sio.on("session_confirm", self.confirmed.put)
+        self.sio.on("bot_uttered", self.bot.put)
+
+    async def connect(self, url: str, session_id: Optional[str] = None, origin: Optional[str] = None) -> str:
+        headers = {"Origin": origin} if origin else {}
+        await self.sio.connect(url, socketio_path="/socket.io/", transports=["polling"], headers=headers)
+        await self.sio.emit("session_request", {"session_id": session_id})
+        return await asyncio.wait_for(self.confirmed.get(), 10)
+
+    async def say(self, session_id: str, text: str, custom_data: Dict[str, Any]) -> None:
+        await self.sio.emit(
+            "user_uttered", {"message": text, "customData": custom_data, "session_id": session_id}
+        )
+
+    async def next_reply(self, timeout: float) -> Dict[str, Any]:
+        return await asyncio.wait_for(self.bot.get(), timeout)
+
+    async def close(self) -> None:
+        """Hang up at once (a polite polling disconnect waits out a long poll)."""
+        eio = self.sio.eio
+        tasks = [t for t in (eio.read_loop_task, eio.write_loop_task) if t is not None]
+        await eio.disconnect(abort=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

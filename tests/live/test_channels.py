@@ -20,8 +20,8 @@ RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
 TOKEN = os.environ.get("WECHAT_TOKEN", "")
 
 pytestmark = pytest.mark.skipif(
-    (os.environ.get("XIAOAN_BROWSER_TESTS") or "").lower() not in ("1", "true", "yes", "on"),
-    reason="live channel tests: set XIAOAN_BROWSER_TESTS=1 with the servers running (make test-browser)",
+    (os.environ.get("XIAOAN_LIVE_TESTS") or "").lower() not in ("1", "true", "yes", "on"),
+    reason="live channel tests: set XIAOAN_LIVE_TESTS=1 with the servers running (make test-live)",
 )
 
 
