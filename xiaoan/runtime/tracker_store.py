@@ -1,8 +1,10 @@
-"""Rasa's SQL tracker store, storing every event with secrets masked.
+"""Rasa's SQL tracker store, with a last-line check that no secret is written.
 
-Whatever channel a message came through (REST, socket.io, WeChat, the
-shell), the text that reaches the database has card numbers, PINs, CVVs
-and verification codes masked.
+The ingress (`xiaoan.runtime.ingress`) has masked every user message before
+it reaches a tracker. This store runs the same masking function once more on
+the text of each event it writes: not a second implementation, a guard for
+what no ingress saw (events posted through the HTTP API, a bot text that
+echoed a number, a Rasa started without the runtime).
 
 On SQLite (the default run) the file is put in write-ahead-log mode with
 `synchronous=NORMAL`: a commit no longer waits for the disk (the save runs on
