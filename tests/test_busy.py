@@ -14,7 +14,7 @@ from rasa.shared.core.events import ActiveLoop, BotUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from xiaoan import busy
+from xiaoan.runtime import busy
 
 DOMAIN = Domain.load(str(Path(__file__).resolve().parents[1] / "domain.yml"))
 
@@ -78,15 +78,3 @@ def test_only_actions_on_the_action_server_are_guarded():
     assert busy.talks_to_action_server(FormAction("diagnosis_form", None))
     assert not busy.talks_to_action_server(ActionListen())
 
-
-def test_install_swaps_the_agents_processor():
-    import rasa.core.agent
-
-    from xiaoan import processor
-
-    original = rasa.core.agent.MessageProcessor
-    try:
-        processor.install()
-        assert rasa.core.agent.MessageProcessor is processor.XiaoanProcessor
-    finally:
-        rasa.core.agent.MessageProcessor = original

@@ -44,10 +44,10 @@ def predictions(lean: bool) -> dict:
     from rasa.core.agent import Agent
     from rasa.shared.core.events import UserUttered
 
-    from xiaoan import lean_model_load
+    from xiaoan.runtime import lean_model_load
 
     if lean:
-        lean_model_load.apply()
+        lean_model_load.install()
     try:
         agent = Agent.load(str(newest_model()))
     finally:
