@@ -75,8 +75,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     for tag, path in ((f"{args.tag}_ref", latency.newest_model()), (args.tag, model)):
         log(f"{args.tag}: latency of {path.name}")
-        figures = latency.run(tag=f"cand_{tag}", model=path, repeats=args.repeats, kinds=["action"],
-                              patched=True)
+        figures = latency.run(tag=f"cand_{tag}", model=path, repeats=args.repeats, kinds=["action"])
         result[f"latency_{'reference' if tag.endswith('_ref') else 'candidate'}"] = {
             "model": figures["model"], "summary": figures["summary"]}
         (OUT / f"latency_cand_{tag}.json").unlink(missing_ok=True)  # keep it out of the main run's tables

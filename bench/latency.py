@@ -1,7 +1,8 @@
 """Speed on this machine: REST latency, throughput, NLU parse time, start-up time, memory.
 
 Starts its OWN action server (127.0.0.1:5255) and Rasa server (127.0.0.1:5205, REST +
-the project's credentials.yml channels, --enable-api), both under `nice -n 10`, with a
+the project's credentials.yml channels, --enable-api), both as `python -m xiaoan.runtime`
+(the runtime users talk to) under `nice -n 10`, with a
 temporary endpoints file under results/bench/latency/ (action server on 5255, the project's
 MaskingSQLTrackerStore on a fresh SQLite file there, back office SQLite there too). The model
 is the newest models/*.tar.gz (what `make train` built) unless --model is given.
@@ -57,7 +58,6 @@ from common import (  # noqa: E402
     NICE,
     PYTHON,
     OUT,
-    RASA,
     RASA_PORT,
     ROOT,
     bench_env,
@@ -127,10 +127,8 @@ def write_endpoints(directory: Path, tracker: str, lock: str) -> Path:
 class Servers:
     """The benchmark's own action server and Rasa server; stopped by stop() (only these pids)."""
 
-    def __init__(self, model: Path, tracker: str, lock: str, env_extra: Dict[str, str], tag: str,
-                 patched: bool = False):
+    def __init__(self, model: Path, tracker: str, lock: str, env_extra: Dict[str, str], tag: str):
         self.model, self.tracker, self.lock, self.env_extra, self.tag = model, tracker, lock, env_extra, tag
-        self.patched = patched
         self.dir = LAT_OUT / (tag or "baseline")
         self.procs: Dict[str, subprocess.Popen] = {}
         self.peak_rss: Dict[str, int] = {"rasa": 0, "actions": 0}
@@ -149,11 +147,10 @@ class Servers:
                                                   "WECHAT_APP_SECRET", "WECHAT_API_BASE")},
         )
         env.update(self.env_extra)
-        if self.patched:  # bench/patches/sitecustomize.py: cached jsonschema validator
-            env["PYTHONPATH"] = str(ROOT / "bench" / "patches") + os.pathsep + env["PYTHONPATH"]
         started = time.perf_counter()
         self.procs["actions"] = subprocess.Popen(
-            NICE + [RASA, "run", "actions", "--actions", "actions", "--port", str(ACTION_PORT)],
+            # both servers on the project's runtime entry (the action server gets its version check)
+            NICE + [PYTHON, "-m", "xiaoan.runtime", "run", "actions", "--actions", "actions", "--port", str(ACTION_PORT)],
             cwd=ROOT, env=env, stdout=open(self.dir / "actions.log", "w"), stderr=subprocess.STDOUT)
         self.procs["rasa"] = subprocess.Popen(
             # the project's own server entry (xiaoan.runtime: busy answer, replay, cached validator, no jax)
@@ -419,17 +416,15 @@ def aggregate(repeats: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 def run(tag: str = "", model: Optional[Path] = None, tracker: str = "sqlite", lock: str = "memory",
         env_extra: Optional[Dict[str, str]] = None, repeats: int = 3, quick: bool = False,
-        kinds: Optional[List[str]] = None, levels: Optional[List[int]] = None, note: str = "",
-        patched: bool = False) -> Dict[str, Any]:
+        kinds: Optional[List[str]] = None, levels: Optional[List[int]] = None, note: str = "") -> Dict[str, Any]:
     model = model or newest_model()
-    servers = Servers(model, tracker, lock, env_extra or {}, tag, patched)
+    servers = Servers(model, tracker, lock, env_extra or {}, tag)
     plan = PLANS["quick" if quick else "full"]
     kinds = kinds or ["action", "no_action"]
     levels = levels or list(CONCURRENCY)
     results: Dict[str, Any] = {
         "tag": tag or "baseline", "note": note, "model": str(model.relative_to(ROOT)) if model.is_relative_to(ROOT) else str(model),
         "tracker_store": tracker, "lock_store": lock, "env": env_extra or {}, "machine": machine(),
-        "patched_validation": patched,
         "plan": {str(k): {"conversations": v[0], "turns": v[1], "serial_rounds": v[2]} for k, v in plan.items()},
         "repeats": [],
     }
@@ -451,15 +446,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--lock", choices=["memory", "redis"], default="memory")
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for both servers (e.g. SANIC_WORKERS=2)")
-    parser.add_argument("--patched", action="store_true",
-                        help="load bench/patches (cached jsonschema validator) into both servers")
     parser.add_argument("--kinds", default="action,no_action")
     parser.add_argument("--levels", default="1,10,50")
     args = parser.parse_args(argv)
     env_extra = dict(item.split("=", 1) for item in args.env)
     repeats = args.repeats or (1 if args.quick else 3)
     run(args.tag, args.model, args.tracker, args.lock, env_extra, repeats, args.quick,
-        args.kinds.split(","), [int(x) for x in args.levels.split(",")], patched=args.patched)
+        args.kinds.split(","), [int(x) for x in args.levels.split(",")])
     return 0
 
 

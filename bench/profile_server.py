@@ -92,12 +92,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--lock", default="memory", choices=["memory", "redis"])
     parser.add_argument("--model", type=Path)
     parser.add_argument("--env", action="append", default=[])
-    parser.add_argument("--patched", action="store_true")
     args = parser.parse_args(argv)
     env_extra = dict(item.split("=", 1) for item in args.env)
 
     servers = latency.Servers(args.model or latency.newest_model(), args.tracker, args.lock, env_extra,
-                              f"profile-{args.tag}", args.patched)
+                              f"profile-{args.tag}")
     raw = OUT / f"profile_{args.tag}.txt"
     log(f"profile {args.tag}: starting servers")
     servers.start()
@@ -125,11 +124,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         servers.stop()
     figures = aggregate(raw) if raw.exists() else {"error": "no profile"}
     figures["load"] = results
-    figures["how"] = (f"py-spy record --rate 100 --nonblocking on the Rasa server (pid of `rasa run`, port 5205) for "
-                      f"{args.seconds} s while 10 concurrent conversations ran bench/load_test.py scripts; "
-                      f"tracker store {args.tracker}, lock store {args.lock}, env {env_extra or '-'}"
-                      f"{', bench/patches loaded' if args.patched else ''}; shares are of "
-                      "on-CPU samples of all threads (inclusive)")
+    figures["how"] = (f"py-spy record --rate 100 --nonblocking on the Rasa server (`python -m xiaoan.runtime run`, "
+                      f"port 5205) for {args.seconds} s while 10 concurrent conversations ran bench/load_test.py "
+                      f"scripts; tracker store {args.tracker}, lock store {args.lock}, env {env_extra or '-'}; "
+                      "shares are of on-CPU samples of all threads (inclusive)")
     write_json(OUT / f"profile_{args.tag}.json", figures)
     for name, value in figures.get("categories", {}).items():
         print(f"{value:6.1%}  {name}")

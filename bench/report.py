@@ -522,10 +522,11 @@ def main() -> int:
     else:
         w("n/a (step did not run)")
 
-    notes = ROOT / "bench" / "FINDINGS.md"
-    if notes.exists():
-        w("")
-        w(notes.read_text(encoding="utf-8").strip())
+    # hand-written sections: the findings, and the evidence about upstream (`make evidence`)
+    for notes in (ROOT / "bench" / "FINDINGS.md", ROOT / "bench" / "evidence" / "README.md"):
+        if notes.exists():
+            w("")
+            w(notes.read_text(encoding="utf-8").strip())
     w("")
     DOCS.mkdir(parents=True, exist_ok=True)
     (DOCS / "benchmarks.md").write_text("\n".join(L), encoding="utf-8")
