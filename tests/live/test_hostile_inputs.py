@@ -12,7 +12,7 @@ connection or a request left without an answer, and the server still answers
 
 The privacy tests send a full card number, a PIN and an SMS code and look for
 them in the stored tracker and in the server logs (RASA_LOG, ACTIONS_LOG;
-default var/rasa-test.log and var/actions-test.log, as test_browser.sh writes).
+default var/rasa-test.log and var/actions-test.log, as ``python -m ops.local -- …`` writes).
 
 Knobs: XIAOAN_HOSTILE_TIMEOUT (s per request, default 60),
 XIAOAN_HOSTILE_SLOW_TIMEOUT (s for the 2 MB message, default 300).

@@ -1,9 +1,11 @@
 """The web chat page: its server (always), and the page in a real browser.
 
-The browser test (Debian's chromium, driven by Playwright) runs only when asked: ``XIAOAN_LIVE_TESTS=1`` or ``pytest --live``. It
-starts nothing: the Rasa server (socket.io channel), the action server and the
-page server (web/serve.py) must already run, at RASA_URL
-(http://127.0.0.1:5005) and WEB_URL (http://127.0.0.1:8080). Once asked, a
+The browser test (Debian's chromium, driven by Playwright) runs with the other
+live tests, only when asked: ``XIAOAN_LIVE_TESTS=1`` or ``pytest --live``
+(`make test-live` sets it and starts the servers). It starts nothing: the
+Rasa server (socket.io channel), the action server and the page server
+(web/serve.py) must already run, at RASA_URL (http://127.0.0.1:5005) and
+WEB_URL (http://127.0.0.1:8080). Once asked, a
 server that cannot be reached is a failure, not a skip.
 
 Needs ``apt-get install chromium fonts-noto-cjk`` and the pinned ``playwright``
