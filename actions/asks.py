@@ -1,7 +1,9 @@
 """How the diagnosis form asks for each identifier.
 
-Custom `action_ask_<slot>` actions rather than responses, so the question can
-say where to find the number and repeat that we never want secrets.
+Custom `action_ask_<slot>` actions rather than the form's plain question: the
+question (``utter_ask_<slot>``, which says where to find the number and that
+we never want secrets) is followed by the hint for a user who cannot find it
+(``utter_ask_no_number_hint``), in one message.
 """
 from __future__ import annotations
 
@@ -12,12 +14,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-QUESTIONS = {
-    "card_tail": "请告诉我银行卡的卡号后四位（只要后四位，不要发完整卡号、密码或验证码）。",
-    "terminal_id": "请告诉我POS机的8位终端号，一般在签购单（小票）上“终端号”一栏，或机身背面的标签上。",
-    "reference_number": "请告诉我这笔交易的12位参考号（小票上的“参考号/检索参考号”，也可在手机银行交易明细里找到）。",
-}
-HINT_NO_NUMBER = "找不到的话回复“没有”，我告诉您其他办法。"
+from actions.speech import say
+
+NO_NUMBER_HINT = "utter_ask_no_number_hint"
 
 
 class _Ask(Action, ABC):
@@ -30,7 +29,7 @@ class _Ask(Action, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        dispatcher.utter_message(text=f"{QUESTIONS[self.slot]}{HINT_NO_NUMBER}")
+        say(dispatcher, tracker, f"utter_ask_{self.slot}", NO_NUMBER_HINT)
         return []
 
 

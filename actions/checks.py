@@ -9,85 +9,77 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import texts
-from actions.asks import QUESTIONS
+from actions.answers import card_answer, terminal_answer, transaction_answer
 from actions.backoffice import get_backoffice, in_worker_thread
+from actions.speech import Answer, render, say
 from actions.tracker_reading import fraud_reminder_once, record_step, slot_amount, slot_identifier
 
 logger = logging.getLogger(__name__)
 
-BUSY = "系统繁忙，暂时查不到结果。您提供的信息已保留，请稍后再问我一次，或直接联系发卡行客服。"
+BUSY = "utter_system_busy"  # the one busy answer, wherever something fails
 
 
 class _CheckAction(Action, ABC):
-    """Look one identifier up, explain the result, remind about fraud once."""
+    """Look one identifier up, answer with the response for what was found, remind about fraud once."""
 
     slot: str = ""
-    step_label: str = ""
+    step_response: str = ""  # the case record's line: utter_step_<record>_checked
 
     @abstractmethod
-    def lookup_and_explain(self, tracker: Tracker, key: str) -> tuple[str, str]:
-        """(explanation, short state for the case record)."""
+    def lookup(self, tracker: Tracker, key: str) -> Answer:
+        """The back office's record of `key`, as the response that answers it."""
+
+    def step(self, tracker: Tracker, key: str, outcome: str):
+        return record_step(tracker, render(self.step_response, outcome=outcome, **{self.slot: key}))
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         key = slot_identifier(tracker, self.slot)
         if key is None:
-            dispatcher.utter_message(text=QUESTIONS[self.slot])
+            dispatcher.utter_message(response=f"utter_ask_{self.slot}")
             return []
         try:
-            message, state = await in_worker_thread(self.lookup_and_explain, tracker, key)
+            answer = await in_worker_thread(self.lookup, tracker, key)
         except Exception:  # the back office is down or slow: keep the case, say so
             logger.exception("back-office lookup failed for %s", self.name())
-            dispatcher.utter_message(text=BUSY)
-            return [record_step(tracker, f"{self.step_label}{key}：查询失败（系统繁忙）")]
-        dispatcher.utter_message(text=message)
+            dispatcher.utter_message(response=BUSY)
+            return [self.step(tracker, key, render("utter_step_outcome_busy"))]
+        say(dispatcher, tracker, answer.response, **answer.values)
         reminder, events = fraud_reminder_once(tracker)
         if reminder:
-            dispatcher.utter_message(text=reminder)
-        return [record_step(tracker, f"{self.step_label}{key}：{state}"), *events]
+            dispatcher.utter_message(response=reminder)
+        return [self.step(tracker, key, answer.outcome), *events]
 
 
 class ActionCheckAccountStatus(_CheckAction):
     slot = "card_tail"
-    step_label = "查询卡片尾号"
+    step_response = "utter_step_card_checked"
 
     def name(self) -> Text:
         return "action_check_account_status"
 
-    def lookup_and_explain(self, tracker: Tracker, key: str) -> tuple[str, str]:
-        card = get_backoffice().find_card(key)
-        return texts.explain_card(card, key, slot_amount(tracker)), card.state if card else "未找到"
+    def lookup(self, tracker: Tracker, key: str) -> Answer:
+        return card_answer(get_backoffice().find_card(key), key, slot_amount(tracker))
 
 
 class ActionCheckTerminalStatus(_CheckAction):
     slot = "terminal_id"
-    step_label = "查询终端"
+    step_response = "utter_step_terminal_checked"
 
     def name(self) -> Text:
         return "action_check_terminal_status"
 
-    def lookup_and_explain(self, tracker: Tracker, key: str) -> tuple[str, str]:
-        terminal = get_backoffice().find_terminal(key)
-        if terminal is None:
-            state = "未找到"
-        elif not terminal.online:
-            state = "离线"
-        elif not terminal.signed_in:
-            state = "未签到"
-        else:
-            state = terminal.hardware
-        return texts.explain_terminal(terminal, key), state
+    def lookup(self, tracker: Tracker, key: str) -> Answer:
+        return terminal_answer(get_backoffice().find_terminal(key), key)
 
 
 class ActionCheckTransaction(_CheckAction):
     slot = "reference_number"
-    step_label = "查询交易参考号"
+    step_response = "utter_step_transaction_checked"
 
     def name(self) -> Text:
         return "action_check_transaction"
 
-    def lookup_and_explain(self, tracker: Tracker, key: str) -> tuple[str, str]:
-        txn = get_backoffice().find_transaction(key)
-        return texts.explain_transaction(txn, key), txn.state if txn else "未找到"
+    def lookup(self, tracker: Tracker, key: str) -> Answer:
+        return transaction_answer(get_backoffice().find_transaction(key), key)

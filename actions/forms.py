@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction, ValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.fraud_warning import privacy_notice
+from actions.fraud_warning import PRIVACY_WARNING, privacy_notice
 from actions.tracker_reading import latest_intent, latest_text
 from xiaoan.text.identifiers import clean_identifier, find_identifiers
 from xiaoan.text.normalize import normalize_text
@@ -18,17 +18,12 @@ from xiaoan.text.normalize import normalize_text
 SLOT_FOR_CHECK = {"account": "card_tail", "terminal": "terminal_id", "transaction": "reference_number"}
 CHECK_FOR_SLOT = {slot: kind for kind, slot in SLOT_FOR_CHECK.items()}
 
-INVALID = {
-    "card_tail": "卡号后四位应该是4位数字，请再发一次（只要后四位）。",
-    "terminal_id": "终端号应该是8位数字，在小票“终端号”一栏或机身标签上，请再核对一下。",
-    "reference_number": "参考号应该是12位数字，在小票“参考号”一栏，请再核对一下。",
-}
-
 
 def _clean(slot: str, value: Any, dispatcher: CollectingDispatcher) -> Dict[Text, Any]:
+    """The identifier, well formed; else None and the form says what a good one looks like (utter_invalid_<slot>)."""
     cleaned = clean_identifier(slot, value)
     if cleaned is None and value is not None:
-        dispatcher.utter_message(text=INVALID[slot])
+        dispatcher.utter_message(response=f"utter_invalid_{slot}")
     return {slot: cleaned}
 
 
@@ -129,9 +124,9 @@ class ValidateSlotMappings(ValidationAction):
     ) -> List[EventType]:
         events = await super().run(dispatcher, tracker, domain)
         events += terminal_from_page(tracker)
-        notice = privacy_notice(tracker)
-        if notice:
-            dispatcher.utter_message(text=notice)
+        secrets = privacy_notice(tracker)
+        if secrets:
+            dispatcher.utter_message(response=PRIVACY_WARNING, secrets=secrets)
             events.append(SlotSet("secrets_warned", True))
         current = tracker.get_slot("check_kind")
         given = kind_from_entities(tracker)

@@ -1,15 +1,24 @@
-"""Read-only reference tables: UnionPay response codes and bank hotlines."""
+"""Read-only code tables: China UnionPay response codes, and the banks we know.
+
+Both are data in ``content/`` (next to the facts the answers state):
+``content/response_codes.yml`` and ``content/banks.yml`` (read by `xiaoan.content`).
+A response code's texts may name facts (``{reversal_max}``): `code_texts` fills them.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import Optional
+from typing import Dict, Optional
 
 import yaml
 
-DATA = Path(__file__).with_name("data")
+from xiaoan import content
+from xiaoan.content import Bank
+
+RESPONSE_CODES_FILE = content.CONTENT_DIR / "response_codes.yml"
 CHECK_KINDS = ("account", "terminal", "transaction", "none")
+
+__all__ = ["Bank", "CHECK_KINDS", "ResponseCode", "code_texts", "find_bank", "lookup_code", "response_codes"]
 
 
 @dataclass(frozen=True)
@@ -21,16 +30,9 @@ class ResponseCode:
     check: str  # one of CHECK_KINDS
 
 
-@dataclass(frozen=True)
-class Bank:
-    name: str
-    aliases: tuple[str, ...]
-    hotline: str
-
-
 @lru_cache(maxsize=1)
 def response_codes() -> dict[str, ResponseCode]:
-    raw = yaml.safe_load((DATA / "response_codes.yml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load(RESPONSE_CODES_FILE.read_text(encoding="utf-8"))
     return {
         str(code).upper(): ResponseCode(str(code).upper(), e["meaning"], e["cause"], e["action"], e["check"])
         for code, e in raw.items()
@@ -41,18 +43,16 @@ def lookup_code(code: Optional[str]) -> Optional[ResponseCode]:
     return response_codes().get((code or "").strip().upper())
 
 
-@lru_cache(maxsize=1)
-def banks() -> tuple[Bank, ...]:
-    raw = yaml.safe_load((DATA / "banks.yml").read_text(encoding="utf-8"))
-    return tuple(Bank(b["name"], tuple(str(a) for a in b.get("aliases", [])), str(b["hotline"])) for b in raw)
+def code_texts(entry: ResponseCode) -> Dict[str, str]:
+    """The entry's texts as a user reads them (facts filled), by the names the responses use."""
+    known = content.values()
+    return {
+        "code_meaning": content.fill(entry.meaning, known),
+        "code_cause": content.fill(entry.cause, known),
+        "code_advice": content.fill(entry.action, known),
+    }
 
 
 def find_bank(name: Optional[str]) -> Optional[Bank]:
     """A bank by full name or any alias (case-insensitive)."""
-    if not name:
-        return None
-    wanted = name.strip().lower()
-    for bank in banks():
-        if wanted == bank.name.lower() or wanted in (a.lower() for a in bank.aliases):
-            return bank
-    return None
+    return content.find_bank(name)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -10,10 +11,40 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backoffice import get_backoffice, in_worker_thread
 from actions.backoffice.records import CaseDetails
-from actions.tracker_reading import fraud_reminder_once, latest_intent, slot_amount, slot_identifier
+from actions.checks import BUSY
+from actions.speech import say
+from actions.tracker_reading import fraud_reminder_once, latest_intent, request_key, slot_amount, slot_identifier
 from xiaoan.text.amounts import format_amount
 
 logger = logging.getLogger(__name__)
+
+STEPS_JOINER = "；"
+
+
+def _china_zone() -> tzinfo:
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo("Asia/Shanghai")
+    except Exception:  # noqa: BLE001 - no time-zone database: China keeps UTC+8 all year
+        return timezone(timedelta(hours=8), "CST")
+
+
+CHINA = _china_zone()
+
+
+def china_time(stamp: str) -> str:
+    """A stored time as a user in China reads it: '2026-12-01T07:40:55+00:00' -> '2026-12-01 15:40'.
+
+    A time without an offset is this machine's local time; anything unreadable is shown as stored.
+    """
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return stamp
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 def case_from_tracker(tracker: Tracker, handoff: bool) -> CaseDetails:
@@ -31,25 +62,22 @@ def case_from_tracker(tracker: Tracker, handoff: bool) -> CaseDetails:
     )
 
 
-def ticket_summary(ticket_id: str, created_at: str, case: CaseDetails) -> str:
-    lines = [f"已为您登记工单，工单号：{ticket_id}（请保存，后续查询时报这个号码）。", f"登记时间：{created_at}"]
-    for label, value in (
-        ("问题", case.symptom),
-        ("金额", f"{case.amount}元" if case.amount else None),
-        ("卡号后四位", case.card_tail),
-        ("终端号", case.terminal_id),
-        ("参考号", case.reference_number),
-        ("银行", case.bank),
-    ):
-        if value:
-            lines.append(f"{label}：{value}")
-    if case.steps_done:
-        lines.append("已做排查：" + "；".join(case.steps_done))
-    return "\n".join(lines)
+def summary_parts(case: CaseDetails) -> List[str]:
+    """utter_ticket_created, then a line for each detail the case has."""
+    details = (
+        ("utter_ticket_symptom", case.symptom),
+        ("utter_ticket_amount", case.amount),
+        ("utter_ticket_card_tail", case.card_tail),
+        ("utter_ticket_terminal_id", case.terminal_id),
+        ("utter_ticket_reference_number", case.reference_number),
+        ("utter_ticket_bank", case.bank),
+        ("utter_ticket_steps", case.steps_done),
+    )
+    return ["utter_ticket_created", *(name for name, value in details if value)]
 
 
 class ActionCreateTicket(Action):
-    """Records the case in the back office and returns its ticket number."""
+    """Records the case in the back office (once per message) and returns its ticket number."""
 
     def name(self) -> Text:
         return "action_create_ticket"
@@ -60,13 +88,18 @@ class ActionCreateTicket(Action):
         handoff = latest_intent(tracker) == "request_human"
         case = case_from_tracker(tracker, handoff)
         try:
-            ticket = await in_worker_thread(get_backoffice().create_ticket, case)
+            ticket = await in_worker_thread(get_backoffice().create_ticket, case, request_key(tracker))
         except Exception:
             logger.exception("ticket store unavailable")
-            dispatcher.utter_message(text="工单系统暂时繁忙，您的信息已保留在对话中，请稍后再说“登记工单”。")
+            dispatcher.utter_message(response=BUSY)
             return []
-        dispatcher.utter_message(text=ticket_summary(ticket.ticket_id, ticket.created_at, case))
+        say(
+            dispatcher, tracker, *summary_parts(case), sep="\n",
+            ticket_id=ticket.ticket_id, created_at=china_time(ticket.created_at),
+            symptom=case.symptom, amount=case.amount, card_tail=case.card_tail, terminal_id=case.terminal_id,
+            reference_number=case.reference_number, bank=case.bank, steps=STEPS_JOINER.join(case.steps_done),
+        )
         reminder, events = fraud_reminder_once(tracker)
         if reminder:
-            dispatcher.utter_message(text=reminder)
+            dispatcher.utter_message(response=reminder)
         return [SlotSet("ticket_id", ticket.ticket_id), *events]

@@ -6,7 +6,8 @@ leave a streamed request hanging, and a failure or a client that hangs up is
 logged with the raw text (which may hold a card number). This channel keeps
 Rasa's route (`/webhooks/rest/webhook`), its JSON contract and its streaming
 mode, answers malformed requests with a 4xx and a short reason, and logs a
-failure without the text. It only translates the protocol: the text goes to
+failure without the text (the reasons are responses of domain.yml,
+``utter_rest_*``). It only translates the protocol: the text goes to
 Rasa as sent, and the runtime's ingress (`xiaoan.runtime.ingress`) masks it
 before anything parses, logs or stores it. An optional ``message_id`` (the
 client's id for the message) makes a retry safe: the same id is answered from
@@ -27,6 +28,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
+from xiaoan import content
+
 logger = logging.getLogger(__name__)
 
 
@@ -37,30 +40,35 @@ MAX_MESSAGE_ID_CHARS = 128
 Problem = Tuple[int, str]
 
 
+def _refused(status: int, reason: str, **values: Any) -> Tuple[Problem, None]:
+    """A 4xx and its reason: `reason` names a response of domain.yml (utter_rest_*)."""
+    return (status, content.render(reason, **values)), None
+
+
 def check_body(raw: bytes) -> Tuple[Optional[Problem], Optional[Dict[str, Any]]]:
     """(problem, payload): exactly one is None."""
     if len(raw) > MAX_BODY_BYTES:
-        return (413, "请求太大"), None
+        return _refused(413, "utter_rest_too_large")
     try:
         payload = json.loads(raw.decode("utf-8")) if raw.strip() else None
     except (UnicodeDecodeError, ValueError):
-        return (400, "请求体必须是JSON"), None
+        return _refused(400, "utter_rest_not_json")
     if not isinstance(payload, dict):
-        return (400, "请求体必须是JSON对象：{\"sender\": \"…\", \"message\": \"…\"}"), None
+        return _refused(400, "utter_rest_not_object")
     message, sender, metadata = payload.get("message"), payload.get("sender"), payload.get("metadata")
     if not isinstance(message, str):
-        return (400, "message 必须是文字"), None
+        return _refused(400, "utter_rest_not_text", field="message")
     if len(message) > MAX_TEXT_CHARS:
-        return (413, f"消息太长，请精简到{MAX_TEXT_CHARS}字以内"), None
+        return _refused(413, "utter_rest_too_long", max_chars=MAX_TEXT_CHARS)
     if sender is not None and not isinstance(sender, (str, int)) or isinstance(sender, bool):
-        return (400, "sender 必须是文字"), None
+        return _refused(400, "utter_rest_not_text", field="sender")
     if metadata is not None and not isinstance(metadata, dict):
-        return (400, "metadata 必须是JSON对象"), None
+        return _refused(400, "utter_rest_metadata_not_object")
     message_id = payload.get("message_id")
     if message_id is not None:
         if isinstance(message_id, bool) or not isinstance(message_id, (str, int)) \
                 or not 0 < len(str(message_id).strip()) <= MAX_MESSAGE_ID_CHARS:
-            return (400, f"message_id 必须是1到{MAX_MESSAGE_ID_CHARS}个字符"), None
+            return _refused(400, "utter_rest_bad_message_id", max_chars=MAX_MESSAGE_ID_CHARS)
         # a retry with the same id is answered from the stored replies (xiaoan.runtime.replay)
         payload["metadata"] = {**(metadata or {}), "message_id": str(message_id).strip()}
     if sender is not None:

@@ -2,10 +2,14 @@
 
 WeChat has one passive reply per user message, plain text only, and its
 ``Content`` is limited to 2048 bytes of UTF-8. So a turn's messages are
-flattened to text (buttons become numbered "回复 1：…" lines, numbered across
-the whole turn so every number is unique), then packed greedily, in order,
-into chunks of at most 2048 bytes: the first chunk is the passive reply and
-the rest go out through the customer-service API.
+flattened to text (buttons become numbered lines, ``utter_wechat_choice``,
+numbered across the whole turn so every number is unique), then packed
+greedily, in order, into chunks of at most 2048 bytes: the first chunk is the
+passive reply and the rest go out through the customer-service API.
+
+The channel's own texts are responses of domain.yml, read through
+`xiaoan.content`: the welcome (``utter_wechat_welcome``), the request to type
+(``utter_wechat_text_only``) and the one busy answer (``utter_system_busy``).
 """
 from __future__ import annotations
 
@@ -13,19 +17,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional
 
+from xiaoan import content
+
 CONTENT_LIMIT_BYTES = 2048
 SEPARATOR = "\n\n"
 
-WELCOME_TEXT = (
-    "您好，欢迎关注！我是小安，POS转账助手。POS机刷卡或转账失败、显示失败却扣了钱、"
-    "对方说没收到钱，都可以直接用文字告诉我，我帮您一步步排查。\n"
-    "温馨提示：银行、银联和小安都不会向您索要密码、CVV或短信验证码。"
-)
-TEXT_ONLY_TEXT = (
-    "抱歉，小安目前只能看懂文字消息。请用文字简单描述您遇到的问题，"
-    "比如“POS机提示通讯失败”或“转账成功了但对方没收到”。"
-)
-BUSY_TEXT = "系统繁忙，请稍后再试。"
+WELCOME_TEXT = content.render("utter_wechat_welcome")
+TEXT_ONLY_TEXT = content.render("utter_wechat_text_only")
+BUSY_TEXT = content.render("utter_system_busy")
 
 
 @dataclass
@@ -57,11 +56,11 @@ def render_turn(messages: Iterable[Dict[str, Any]]) -> RenderedTurn:
             payload = button.get("payload")
             if payload:
                 turn.choices.append(str(payload))
-                lines.append(f"回复 {len(turn.choices)}：{title}")
+                lines.append(content.render("utter_wechat_choice", number=len(turn.choices), title=title))
             elif button.get("url"):
                 lines.append(f"{title}：{button['url']}")
         if message.get("image"):
-            lines.append(f"[图片] {message['image']}")
+            lines.append(content.render("utter_wechat_image", url=message["image"]))
         if message.get("attachment"):
             lines.append(str(message["attachment"]))
         custom = message.get("custom")

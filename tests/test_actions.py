@@ -1,17 +1,31 @@
-"""Every action against every fixture state, unknown numbers and bad input."""
+"""Every action against every fixture state, unknown numbers and bad input.
+
+The actions write no words: these tests check which response of domain.yml an
+action chose (``response`` for what Rasa renders, ``composed_of`` for what the
+action rendered itself) and which values it filled in, not copies of the words.
+"""
 import asyncio
+from datetime import datetime, timezone
+from decimal import Decimal
 
 import pytest
+from rasa.core.channels.channel import UserMessage
 
+from actions.answers import card_answer, terminal_answer, transaction_answer
+from actions.backoffice import get_backoffice
+from actions.backoffice.records import Card, Terminal, Transaction
 from actions.checks import ActionCheckAccountStatus, ActionCheckTerminalStatus, ActionCheckTransaction
 from actions.error_codes import ActionExplainErrorCode
-from actions.forms import ValidateDiagnosisForm
-from actions.forms import ValidateSlotMappings
+from actions.forms import ValidateDiagnosisForm, ValidateSlotMappings
 from actions.fraud_warning import ActionFraudWarning
 from actions.lookup_tables import response_codes
-from actions.tickets import ActionCreateTicket
-from actions.backoffice import get_backoffice
+from actions.tickets import ActionCreateTicket, china_time
 from tests.conftest import make_tracker, texts_of
+from xiaoan import content
+from xiaoan.runtime.ingress import admit
+from xiaoan.text.fraud import FRAUD_PATTERNS
+
+FACTS = content.facts()
 
 
 def run(action, dispatcher, tracker):
@@ -22,81 +36,166 @@ def slot_events(events):
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
+def chosen(message):
+    """The responses a message was made of: Rasa's (`response`) or the action's own rendering (`composed_of`)."""
+    return message.get("composed_of") or [message["response"]]
+
+
+def admitted(text, **slots):
+    """A tracker whose latest message came in through the runtime's ingress, as every live message does."""
+    message = admit(UserMessage(text, sender_id="tester"))
+    tracker = make_tracker(slots, text=message.text)
+    tracker.latest_message["metadata"] = message.metadata
+    return tracker
+
+
+@pytest.fixture(autouse=True)
+def every_text_is_filled(dispatcher):
+    """Whatever an action rendered itself has every {placeholder} filled."""
+    yield
+    for message in dispatcher.messages:
+        assert not content.placeholders(message.get("text") or ""), message
+
+
+# -- action_check_account_status ----------------------------------------------
+
+
 @pytest.mark.parametrize(
-    "tail, expect",
+    "tail, response, outcome",
     [
-        ("1234", "账户状态正常"),
-        ("5678", "冻结"),
-        ("9012", "余额只有120.00元"),
-        ("3456", "额度已经用完"),
-        ("7890", "过期"),
-        ("2468", "挂失"),
-        ("0000", "没有查到尾号0000"),
+        ("1234", "utter_card_normal", "normal"),
+        ("5678", "utter_card_frozen", "frozen"),
+        ("9012", "utter_card_insufficient", "insufficient"),
+        ("3456", "utter_card_limit_reached", "limit_reached"),
+        ("7890", "utter_card_expired", "expired"),
+        ("2468", "utter_card_reported_lost", "reported_lost"),
+        ("0000", "utter_card_not_found", content.render("utter_step_outcome_not_found")),
     ],
 )
-def test_check_account_status(tail, expect, dispatcher):
+def test_check_account_status(tail, response, outcome, dispatcher):
     events = run(ActionCheckAccountStatus(), dispatcher, make_tracker({"card_tail": tail}))
-    said = "\n".join(texts_of(dispatcher))
-    assert expect in said
-    assert "防骗提醒" in said  # the failure conversation's one reminder
+    answer, reminder = dispatcher.messages
+    assert chosen(answer) == [response] and tail in answer["text"]
+    assert chosen(reminder) == ["utter_fraud_reminder"]  # the failure conversation's one reminder
     assert slot_events(events)["fraud_reminded"] is True
-    assert any(tail in step for step in slot_events(events)["steps_done"])
+    step = slot_events(events)["steps_done"][-1]
+    assert step == content.render("utter_step_card_checked", card_tail=tail, outcome=outcome)
 
 
-def test_frozen_card_sends_user_to_issuing_bank_with_id(dispatcher):
+def test_a_frozen_card_gets_its_banks_hotline_from_the_bank_table(dispatcher):
     run(ActionCheckAccountStatus(), dispatcher, make_tracker({"card_tail": "5678"}))
-    said = texts_of(dispatcher)[0]
-    assert "身份证" in said and "95533" in said
+    bank = content.find_bank("中国建设银行")
+    assert bank.hotline in dispatcher.messages[0]["text"]
+    assert "身份证" in content.render("utter_card_frozen")  # the answer sends the owner with ID
 
 
-def test_insufficient_balance_mentions_the_amount(dispatcher):
-    run(ActionCheckAccountStatus(), dispatcher, make_tracker({"card_tail": "9012", "amount": "3500.00"}))
-    assert "3,500.00元" in texts_of(dispatcher)[0]
+def test_a_card_of_a_bank_without_a_known_hotline_points_to_the_back_of_the_card():
+    card = Card("4321", "frozen", Decimal("1"), Decimal("1"), "某某村镇银行", note="")
+    answer = card_answer(card, "4321")
+    assert answer.values["hotline"] == content.render("utter_hotline_on_card")
+    assert answer.values["card_note"] == content.render("utter_card_note_frozen")  # no note: the general word
+
+
+@pytest.mark.parametrize(
+    "tail, amount, response",
+    [
+        ("9012", "3500.00", "utter_card_insufficient_for_amount"),
+        ("9012", None, "utter_card_insufficient"),
+        ("1234", "60000.00", "utter_card_normal_over_balance"),
+        ("1234", "100.00", "utter_card_normal"),
+    ],
+)
+def test_the_amount_given_chooses_the_answer(tail, amount, response, dispatcher):
+    run(ActionCheckAccountStatus(), dispatcher, make_tracker({"card_tail": tail, "amount": amount}))
+    said = dispatcher.messages[0]
+    assert chosen(said) == [response]
+    if "amount" in content.placeholders(content.variant(response)["text"]):
+        assert f"{Decimal(amount):,.2f}" in said["text"]  # 3,500.00: the user's amount, as a sum of yuan
 
 
 def test_reminder_only_once(dispatcher):
-    run(ActionCheckAccountStatus(), dispatcher, make_tracker({"card_tail": "1234", "fraud_reminded": True}))
-    assert not any("防骗提醒" in t for t in texts_of(dispatcher))
+    events = run(ActionCheckAccountStatus(), dispatcher, make_tracker({"card_tail": "1234", "fraud_reminded": True}))
+    assert [chosen(m) for m in dispatcher.messages] == [["utter_card_normal"]]
+    assert "fraud_reminded" not in slot_events(events)
+
+
+# -- action_check_terminal_status ---------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "terminal, expect",
+    "terminal, response",
     [
-        ("10000001", "终端这边没有问题"),
-        ("10000002", "离线约2小时"),
-        ("10000003", "签到"),
-        ("10000004", "打印机缺纸"),
-        ("10000005", "读卡模块故障"),
-        ("12345678", "没有查到终端号12345678"),
+        ("10000001", "utter_terminal_ok"),
+        ("10000002", "utter_terminal_offline"),
+        ("10000003", "utter_terminal_not_signed_in"),
+        ("10000004", "utter_terminal_printer_fault"),
+        ("10000005", "utter_terminal_card_reader_fault"),
+        ("12345678", "utter_terminal_not_found"),
     ],
 )
-def test_check_terminal_status(terminal, expect, dispatcher):
+def test_check_terminal_status(terminal, response, dispatcher):
     run(ActionCheckTerminalStatus(), dispatcher, make_tracker({"terminal_id": terminal}))
-    assert expect in texts_of(dispatcher)[0]
+    assert chosen(dispatcher.messages[0]) == [response] and terminal in dispatcher.messages[0]["text"]
 
 
-def test_offline_terminal_says_check_debit_before_retry(dispatcher):
-    run(ActionCheckTerminalStatus(), dispatcher, make_tracker({"terminal_id": "10000002"}))
-    said = texts_of(dispatcher)[0]
+@pytest.mark.parametrize(
+    "minutes, part, values", [(120, "utter_terminal_offline_hours", {"hours": 2}),
+                              (45, "utter_terminal_offline_minutes", {"minutes": 45})],
+)
+def test_offline_time_is_said_in_hours_or_minutes(minutes, part, values):
+    answer = terminal_answer(Terminal("10000009", False, True, "ok", "店", minutes), "10000009")
+    assert answer.response == "utter_terminal_offline"
+    assert answer.values["offline_for"] == content.render(part, **values)
+
+
+def test_offline_terminal_says_check_debit_before_retry():
+    said = content.render("utter_terminal_offline", terminal_id="10000002", merchant="店", offline_for="")
     assert "重试之前" in said and "扣款" in said
 
 
+# -- action_check_transaction --------------------------------------------------
+
+
 @pytest.mark.parametrize(
-    "ref, expect",
+    "ref, response",
     [
-        ("202611250001", "已经入账"),
-        ("202611250002", "冲正"),
-        ("202611250003", "处理中"),
-        ("202611250004", "户名不一致"),
-        ("202611250005", "系统维护"),
-        ("202611250006", "没有扣款"),
-        ("202611250007", "重复扣款"),
-        ("200000000000", "没有查到参考号200000000000"),
+        ("202611250001", "utter_transaction_credited"),
+        ("202611250002", "utter_transaction_reversed"),
+        ("202611250003", "utter_transaction_processing"),
+        ("202611250004", "utter_transaction_returned_name_mismatch"),
+        ("202611250005", "utter_transaction_pending_bank_maintenance"),
+        ("202611250006", "utter_transaction_declined_no_debit"),
+        ("202611250007", "utter_transaction_duplicate_debit"),
+        ("200000000000", "utter_transaction_not_found"),
     ],
 )
-def test_check_transaction(ref, expect, dispatcher):
+def test_check_transaction(ref, response, dispatcher):
     run(ActionCheckTransaction(), dispatcher, make_tracker({"reference_number": ref}))
-    assert expect in texts_of(dispatcher)[0]
+    assert chosen(dispatcher.messages[0]) == [response] and ref in dispatcher.messages[0]["text"]
+
+
+def test_a_transaction_answer_has_its_amount_and_the_payee_banks_hotline():
+    txn = Transaction("202611250005", "pending_bank_maintenance", Decimal("12000"), "1234", "10000001",
+                      "2026-11-25 01:15", "中国邮政储蓄银行")
+    answer = transaction_answer(txn, txn.reference_number)
+    assert answer.values["transaction_amount"] == "12,000.00"
+    assert content.find_bank("邮储").hotline in answer.values["payee_hotline"]
+    other = transaction_answer(Transaction("200000000001", "chargeback", Decimal("1"), "1", "1", "t", "x"), "200000000001")
+    assert other.response == "utter_transaction_other_state" and other.values["transaction_state"] == "chargeback"
+
+
+@pytest.mark.parametrize(
+    "ref, facts",
+    [("202611250002", ["reversal_usual", "reversal_max"]), ("202611250003", ["transfer_result_within"]),
+     ("202611250005", ["transfer_result_within"]), ("202611250007", ["duplicate_refund_max"])],
+)
+def test_each_deadline_is_the_fact_tables(ref, facts, dispatcher):
+    run(ActionCheckTransaction(), dispatcher, make_tracker({"reference_number": ref}))
+    said = dispatcher.messages[0]["text"]
+    assert all(FACTS[name] in said for name in facts)
+
+
+# -- every check ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("action", [ActionCheckAccountStatus(), ActionCheckTerminalStatus(), ActionCheckTransaction()])
@@ -107,7 +206,7 @@ def test_checks_with_missing_or_malformed_identifier_ask_again(action, bad, disp
     tracker = make_tracker({"card_tail": bad, "terminal_id": bad, "reference_number": bad})
     events = run(action, dispatcher, tracker)
     assert events == []
-    assert "请告诉我" in texts_of(dispatcher)[0]
+    assert [chosen(m) for m in dispatcher.messages] == [[f"utter_ask_{action.slot}"]]
 
 
 def test_check_when_back_office_is_down(dispatcher, monkeypatch):
@@ -116,25 +215,57 @@ def test_check_when_back_office_is_down(dispatcher, monkeypatch):
 
     monkeypatch.setattr(get_backoffice(), "find_card", broken)
     events = run(ActionCheckAccountStatus(), dispatcher, make_tracker({"card_tail": "1234"}))
-    assert "系统繁忙" in texts_of(dispatcher)[0]
-    assert "查询失败" in slot_events(events)["steps_done"][0]
+    assert [chosen(m) for m in dispatcher.messages] == [["utter_system_busy"]]
+    assert slot_events(events)["steps_done"] == [
+        content.render("utter_step_card_checked", card_tail="1234", outcome=content.render("utter_step_outcome_busy"))
+    ]
+
+
+# -- the diagnosis form's questions ---------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["action_ask_card_tail", "action_ask_terminal_id", "action_ask_reference_number"])
+def test_the_form_asks_with_the_hint_for_a_missing_number(name, dispatcher):
+    from actions import asks
+
+    action = next(cls() for cls in vars(asks).values() if isinstance(cls, type) and getattr(cls, "slot", "")
+                  and cls.name(cls()) == name)
+    run(action, dispatcher, make_tracker({}))
+    assert [chosen(m) for m in dispatcher.messages] == [[f"utter_ask_{action.slot}", "utter_ask_no_number_hint"]]
+
+
+# -- action_explain_error_code ---------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "code, check, expect",
-    [("51", "account", "余额不足"), ("a0", "terminal", "签到"), ("55", "account", "密码"), ("96", None, "")],
+    "code, check",
+    [("51", "account"), ("a0", "terminal"), ("55", "account"), ("96", "transaction"), ("05", "account"), ("90", "none")],
 )
-def test_explain_error_code(code, check, expect, dispatcher):
+def test_explain_error_code(code, check, dispatcher):
     events = run(ActionExplainErrorCode(), dispatcher, make_tracker({"error_code": code}))
     slots = slot_events(events)
-    assert slots["error_code"] == code.upper()
-    assert slots["check_kind"] == (check or response_codes()[code.upper()].check)
-    assert expect in texts_of(dispatcher)[0]
+    entry = response_codes()[code.upper()]
+    assert entry.check == check and slots["error_code"] == code.upper() and slots["check_kind"] == check
+    invite = [] if check == "none" else [f"utter_code_check_{check}"]
+    said = dispatcher.messages[0]
+    assert chosen(said) == ["utter_code_explained", *invite]
+    assert said["text"].startswith(f"应答码{code.upper()}") or code.upper() in said["text"]
+    assert entry.meaning in said["text"] and entry.cause in said["text"]
+    assert slots["steps_done"] == [content.render("utter_step_code_explained", error_code=code.upper(),
+                                                  code_meaning=entry.meaning)]
+
+
+@pytest.mark.parametrize("code", ["68", "98"])
+def test_a_codes_advice_states_the_reversal_time_from_the_fact_table(code, dispatcher):
+    assert "{reversal_max}" in response_codes()[code].action  # the table names the fact ...
+    run(ActionExplainErrorCode(), dispatcher, make_tracker({"error_code": code}))
+    assert FACTS["reversal_max"] in dispatcher.messages[0]["text"]  # ... and the answer states it
 
 
 def test_unknown_and_missing_error_code(dispatcher):
     events = run(ActionExplainErrorCode(), dispatcher, make_tracker({"error_code": "Z9"}))
-    assert "不在我知道的" in texts_of(dispatcher)[0]
+    said = dispatcher.messages[0]
+    assert chosen(said) == ["utter_code_unknown"] and said["error_code"] == "Z9"
     assert slot_events(events)["check_kind"] == "none"
     other = type(dispatcher)()
     run(ActionExplainErrorCode(), other, make_tracker({}))
@@ -151,58 +282,91 @@ def test_response_code_table_is_complete():
         assert "告诉我密码" not in e.action and "提供验证码" not in e.action.replace("不要提供验证码", "")
 
 
+# -- action_fraud_warning ----------------------------------------------------------
+
+
 @pytest.mark.parametrize(
-    "text, intent, expect",
+    "text, intent, signals",
     [
-        ("有人打电话说我转账失败要我提供验证码", "fraud_report", "验证码"),
-        ("POS转账失败了，客服让我转到安全账户", "transfer_failed", "安全账户"),
-        ("要先交解冻费才能退款", "account_problem", "解冻费"),
-        ("他给我发了个链接说点了就能退款", "charged_but_failed", "链接"),
-        ("有人冒充银行打电话", "fraud_report", "诈骗"),
+        ("有人打电话说我转账失败要我提供验证码", "fraud_report", ["code_request"]),
+        ("POS转账失败了，客服让我转到安全账户", "transfer_failed", ["safe_account"]),
+        ("要先交解冻费才能退款", "account_problem", ["fee_to_unfreeze"]),
+        ("他给我发了个链接说点了就能退款", "charged_but_failed", ["link_or_app"]),
+        ("有人冒充银行打电话", "fraud_report", ["impersonation"]),
+        ("有个人打电话说是我的朋友", "fraud_report", []),
     ],
 )
-def test_fraud_warning(text, intent, expect, dispatcher):
-    events = run(ActionFraudWarning(), dispatcher, make_tracker(text=text, intent=intent, message_id="abc"))
-    said = texts_of(dispatcher)[0]
-    assert expect in said and "110" in said and "96110" in said
+def test_fraud_warning_fits_what_the_ingress_saw(text, intent, signals, dispatcher):
+    tracker = admitted(text)
+    tracker.latest_message["intent"] = {"name": intent, "confidence": 1.0}
+    events = run(ActionFraudWarning(), dispatcher, tracker)
+    advice = [f"utter_fraud_advice_{kind}" for kind in signals] or ["utter_fraud_advice_general"]
+    said = dispatcher.messages[0]
+    assert chosen(said) == ["utter_fraud_warning_head", *advice, "utter_fraud_warning_tail"]
+    assert FACTS["police_hotline"] in said["text"] and FACTS["anti_fraud_hotline"] in said["text"]
     assert slot_events(events)["fraud_reminded"] is True
 
 
+def test_every_fraud_pattern_has_its_advice():
+    assert {f"utter_fraud_advice_{kind}" for kind in FRAUD_PATTERNS} <= set(content.responses())
+
+
+def test_fraud_warning_reads_the_recorded_signals_not_the_text(dispatcher):
+    """The ingress's record (or the NLU's copy of it in the parse data) decides; the text is not read again."""
+    scam = "客服让我转到安全账户"
+    unread = make_tracker(text=scam, intent="transfer_failed")  # never passed the ingress: no record
+    assert run(ActionFraudWarning(), dispatcher, unread) == [] and dispatcher.messages == []
+
+    from_nlu = make_tracker(text="随便说说", intent="transfer_failed")
+    from_nlu.latest_message["fraud_signals"] = ["screen_share"]
+    run(ActionFraudWarning(), dispatcher, from_nlu)
+    assert "utter_fraud_advice_screen_share" in chosen(dispatcher.messages[0])
+
+
 def test_fraud_warning_silent_without_a_scam(dispatcher):
-    assert run(ActionFraudWarning(), dispatcher, make_tracker(text="POS机死机了", intent="terminal_fault")) == []
+    tracker = admitted("POS机死机了")
+    tracker.latest_message["intent"] = {"name": "terminal_fault", "confidence": 1.0}
+    assert run(ActionFraudWarning(), dispatcher, tracker) == []
     assert dispatcher.messages == []
 
 
+# -- the privacy notice (action_validate_slot_mappings, every message) ----------------
+
+
 @pytest.mark.parametrize(
-    "text, what",
-    [("我的卡号6222021234567890123", "完整卡号"), ("密码是123456", "密码"), ("验证码482913", "验证码"), ("cvv 123", "CVV")],
+    "text, kinds",
+    [("我的卡号6222021234567890123", ["card_number"]), ("密码是123456", ["pin"]), ("验证码482913", ["verification_code"]),
+     ("cvv 123", ["cvv"]), ("卡号6222021234567890123 密码是123456", ["card_number", "pin"])],
 )
-def test_privacy_notice_on_every_message(text, what, dispatcher):
-    events = asyncio.run(ValidateSlotMappings().run(dispatcher, make_tracker(text=text), {"slots": {}, "forms": {}}))
-    said = texts_of(dispatcher)[0]
-    assert what in said and "6222021234567890123" not in said
+def test_privacy_notice_names_what_the_ingress_masked(text, kinds, dispatcher):
+    tracker = admitted(text)
+    events = asyncio.run(ValidateSlotMappings().run(dispatcher, tracker, {"slots": {}, "forms": {}}))
+    said = dispatcher.messages[0]
+    assert chosen(said) == ["utter_privacy_warning"]
+    assert said["secrets"] == "、".join(content.render(f"utter_secret_{kind}") for kind in sorted(kinds))
+    assert "6222021234567890123" not in str(said) and "123456" not in str(said)
     assert slot_events(events)["secrets_warned"] is True
 
 
-@pytest.mark.parametrize(
-    "latest",
-    [
-        {"text": "我卡号***************0123", "secrets_found": ["card_number"]},
-        {"text": "我卡号***************0123", "metadata": {"secrets_masked": ["card_number"]}},
-    ],
-    ids=["masked-by-nlu", "masked-by-channel"],
-)
-def test_privacy_notice_for_text_masked_upstream(latest, dispatcher):
-    tracker = make_tracker(text=latest["text"])
-    tracker.latest_message.update(latest)
-    asyncio.run(ValidateSlotMappings().run(dispatcher, tracker, {"slots": {}, "forms": {}}))
-    assert "完整卡号" in texts_of(dispatcher)[0]
+def test_privacy_notice_reads_the_ingress_record_only(dispatcher):
+    """The text is not masked again here, and the old per-layer keys mean nothing any more."""
+    legacy = make_tracker(text="我卡号***************0123")
+    legacy.latest_message.update({"secrets_found": ["card_number"], "metadata": {"secrets_masked": ["pin"]}})
+    asyncio.run(ValidateSlotMappings().run(dispatcher, legacy, {"slots": {}, "forms": {}}))
+    assert dispatcher.messages == []
+    recorded = make_tracker(text="我卡号***************0123")
+    recorded.latest_message["metadata"] = {"xiaoan": {"secrets_masked": ["card_number"], "fraud_signals": []}}
+    asyncio.run(ValidateSlotMappings().run(dispatcher, recorded, {"slots": {}, "forms": {}}))
+    assert dispatcher.messages[0]["secrets"] == content.render("utter_secret_card_number")
 
 
 def test_privacy_notice_silent_on_ordinary_text(dispatcher):
-    tracker = make_tracker(text="尾号5678 终端号10000002")
+    tracker = admitted("尾号5678 终端号10000002")
     events = asyncio.run(ValidateSlotMappings().run(dispatcher, tracker, {"slots": {}, "forms": {}}))
     assert "secrets_warned" not in slot_events(events) and dispatcher.messages == []
+
+
+# -- action_create_ticket --------------------------------------------------------------
 
 
 def test_create_ticket_records_the_case(dispatcher):
@@ -212,12 +376,49 @@ def test_create_ticket_records_the_case(dispatcher):
     }
     events = run(ActionCreateTicket(), dispatcher, make_tracker(slots, intent="affirm"))
     ticket_id = slot_events(events)["ticket_id"]
-    assert ticket_id.startswith("XA") and ticket_id in texts_of(dispatcher)[0]
+    summary, reminder = dispatcher.messages
+    assert chosen(summary) == [
+        "utter_ticket_created", "utter_ticket_symptom", "utter_ticket_amount", "utter_ticket_card_tail",
+        "utter_ticket_terminal_id", "utter_ticket_reference_number", "utter_ticket_steps",
+    ]  # no bank named: no bank line
+    assert ticket_id.startswith("XA") and ticket_id in summary["text"] and "3500.00" in summary["text"]
+    assert chosen(reminder) == ["utter_fraud_reminder"]
     stored = get_backoffice().find_ticket(ticket_id)
     assert stored.details.terminal_id == "10000002"
     assert stored.details.amount == "3500.00"
     assert stored.details.steps_done == ["查询终端10000002：离线"]
     assert stored.details.handoff is False
+    assert china_time(stored.created_at) in summary["text"]
+
+
+def test_a_ticket_is_dated_in_china_time():
+    assert china_time("2026-12-01T07:40:55+00:00") == "2026-12-01 15:40"
+    assert china_time("2026-12-31T20:05:00-05:00") == "2027-01-01 09:05"
+    local = datetime(2026, 12, 1, 7, 40).astimezone()  # a stamp without an offset is this machine's time
+    assert china_time(local.replace(tzinfo=None).isoformat()) == china_time(local.astimezone(timezone.utc).isoformat())
+    assert china_time("not a time") == "not a time"
+
+
+def test_a_ticket_with_only_a_symptom_has_only_that_line(dispatcher):
+    run(ActionCreateTicket(), dispatcher, make_tracker({"symptom": "POS终端故障", "fraud_reminded": True}))
+    assert [chosen(m) for m in dispatcher.messages] == [["utter_ticket_created", "utter_ticket_symptom"]]
+
+
+def test_the_same_message_retried_writes_one_ticket(dispatcher):
+    tracker = make_tracker({"symptom": "POS终端故障"}, intent="request_human", message_id="m-7")
+    first = slot_events(run(ActionCreateTicket(), dispatcher, tracker))["ticket_id"]
+    again = slot_events(run(ActionCreateTicket(), dispatcher, tracker))["ticket_id"]
+    later = make_tracker({"symptom": "POS终端故障"}, intent="request_human", message_id="m-8")
+    assert first == again != slot_events(run(ActionCreateTicket(), dispatcher, later))["ticket_id"]
+
+
+def test_the_ticket_store_down_is_the_one_busy_answer(dispatcher, monkeypatch):
+    def broken(*_args):
+        raise ConnectionError("store gone")
+
+    monkeypatch.setattr(get_backoffice(), "create_ticket", broken)
+    assert run(ActionCreateTicket(), dispatcher, make_tracker({"symptom": "x"})) == []
+    assert [chosen(m) for m in dispatcher.messages] == [["utter_system_busy"]]
 
 
 def test_ticket_for_a_handover_never_stores_a_full_card_number(dispatcher):
@@ -226,6 +427,9 @@ def test_ticket_for_a_handover_never_stores_a_full_card_number(dispatcher):
     stored = get_backoffice().find_ticket(slot_events(events)["ticket_id"])
     assert stored.details.card_tail == "0123"
     assert stored.details.handoff is True
+
+
+# -- the diagnosis form and the slot checks ----------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -243,10 +447,16 @@ def test_form_infers_the_check_from_a_bare_detail(dispatcher):
     assert required == ["terminal_id"]
 
 
-def test_form_rejects_a_malformed_identifier(dispatcher):
-    out = ValidateDiagnosisForm().validate_terminal_id("123", dispatcher, make_tracker({}), {})
-    assert out == {"terminal_id": None}
-    assert "8位" in texts_of(dispatcher)[0]
+@pytest.mark.parametrize("slot, bad", [("terminal_id", "123"), ("card_tail", "12"), ("reference_number", "2026")])
+def test_form_rejects_a_malformed_identifier(slot, bad, dispatcher):
+    out = getattr(ValidateDiagnosisForm(), f"validate_{slot}")(bad, dispatcher, make_tracker({}), {})
+    assert out == {slot: None}
+    assert [chosen(m) for m in dispatcher.messages] == [[f"utter_invalid_{slot}"]]
+
+
+def test_form_accepts_a_good_identifier_silently(dispatcher):
+    out = ValidateDiagnosisForm().validate_terminal_id("10000002", dispatcher, make_tracker({}), {})
+    assert out == {"terminal_id": "10000002"} and dispatcher.messages == []
 
 
 def test_form_reads_a_bare_number_nlu_missed(dispatcher):
@@ -256,8 +466,6 @@ def test_form_reads_a_bare_number_nlu_missed(dispatcher):
 
 
 def test_slot_validation_keeps_a_card_as_its_tail_and_redirects_the_check(dispatcher):
-    from actions.forms import ValidateSlotMappings
-
     tracker = make_tracker(
         {"check_kind": "terminal", "card_tail": "***************0123"},
         intent="inform",
@@ -270,8 +478,6 @@ def test_slot_validation_keeps_a_card_as_its_tail_and_redirects_the_check(dispat
 
 
 def test_slot_validation_leaves_a_scenarios_check_alone(dispatcher):
-    from actions.forms import ValidateSlotMappings
-
     tracker = make_tracker(
         {"check_kind": "transaction"}, intent="charged_but_failed",
         entities=[{"entity": "terminal_id", "value": "10000002"}],
@@ -292,8 +498,6 @@ def test_terminal_id_from_the_page_is_used_not_asked(dispatcher):
 
 def test_slot_validation_needs_no_domain(dispatcher):
     """Rasa sends this action no domain (enable_selective_domain): it still validates its slots."""
-    from actions.forms import ValidateSlotMappings
-
     assert sorted(ValidateSlotMappings().domain_slots({})) == ["card_tail", "error_code", "reference_number",
                                                                 "terminal_id"]
     tracker = make_tracker({"card_tail": "6222021234567890123", "terminal_id": "终端<b>"}, intent="inform")
@@ -311,6 +515,6 @@ def test_endpoints_send_the_domain_only_where_needed():
 
     from tests.conftest import ROOT
 
-    for path in ("endpoints.yml", "deploy/endpoints.scale.yml"):
+    for path in ("endpoints.yml", "ops/endpoints.scale.yml"):
         endpoints = yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))
         assert endpoints["action_endpoint"]["enable_selective_domain"] is True

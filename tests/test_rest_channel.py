@@ -58,3 +58,23 @@ def test_a_message_id_travels_in_the_metadata_for_replay():
 def test_a_bad_message_id_is_a_400(bad):
     problem, payload = check_body(json.dumps({"sender": "u", "message": "你好", "message_id": bad}).encode())
     assert payload is None and problem[0] == 400 and "message_id" in problem[1]
+
+
+@pytest.mark.parametrize(
+    "raw, reason",
+    [
+        (b"not json", ("utter_rest_not_json", {})),
+        (b"[1]", ("utter_rest_not_object", {})),
+        (b'{"sender": "a", "message": 1}', ("utter_rest_not_text", {"field": "message"})),
+        (b'{"sender": [1], "message": "hi"}', ("utter_rest_not_text", {"field": "sender"})),
+        (json.dumps({"sender": "a", "message": "长" * 2001}).encode(), ("utter_rest_too_long", {"max_chars": 2000})),
+        (json.dumps({"sender": "a", "message": "hi", "message_id": ""}).encode(),
+         ("utter_rest_bad_message_id", {"max_chars": 128})),
+    ],
+)
+def test_the_reason_is_the_domains_response_for_the_problem(raw, reason):
+    from xiaoan import content
+
+    problem, _ = check_body(raw)
+    name, values = reason
+    assert problem[1] == content.render(name, **values) and not content.placeholders(problem[1])

@@ -31,14 +31,8 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
 from channels.wechat import WeChatInput, WeChatSettings
-from channels.wechat_format import (
-    BUSY_TEXT,
-    TEXT_ONLY_TEXT,
-    WELCOME_TEXT,
-    choice_index,
-    pack_texts,
-    utf8_len,
-)
+from channels.wechat_format import choice_index, pack_texts, render_turn, utf8_len
+from xiaoan import content
 
 Sanic.test_mode = True  # many apps in one process
 
@@ -596,7 +590,9 @@ def test_buttons_become_numbered_choices_and_numbers_map_back() -> None:
         bot = StubRasa(ask)
         async with wechat(bot) as wx:
             question = await wx.say("转账出问题了", 90)
-            assert question == "是显示失败但钱被扣了吗？\n回复 1：是的\n回复 2：不是"
+            choices = [content.render("utter_wechat_choice", number=n, title=b["title"]) for n, b in enumerate(BUTTONS, 1)]
+            assert question == "\n".join(["是显示失败但钱被扣了吗？", *choices])
+            assert "1" in choices[0] and "是的" in choices[0] and "2" in choices[1]
             assert await wx.say("1", 91) == "好的（/affirm）"
             assert await wx.say("1", 92) != "好的（/affirm）"  # no buttons pending: plain "1"
             await wx.say("２", 93)  # full-width digit, as phones often type it
@@ -629,8 +625,7 @@ def test_subscribe_gets_a_welcome_and_other_events_success() -> None:
         bot = StubRasa()
         async with wechat(bot) as wx:
             status, body = await wx.post(event_xml("subscribe"))
-            assert status == 200 and reply_content(body) == WELCOME_TEXT
-            assert "小安" in WELCOME_TEXT
+            assert status == 200 and reply_content(body) == content.render("utter_wechat_welcome")
             assert await wx.post(event_xml("unsubscribe")) == (200, "success")
             assert await wx.post(event_xml("TEMPLATESENDJOBFINISH")) == (200, "success")
         assert bot.received == []
@@ -645,7 +640,7 @@ def test_voice_with_recognition_is_handled_as_text() -> None:
             status, body = await wx.post(voice_xml("POS机读不了卡", 100))
             assert status == 200 and reply_content(body) == "收到：POS机读不了卡"
             status, body = await wx.post(voice_xml(None, 101))
-            assert reply_content(body) == TEXT_ONLY_TEXT
+            assert reply_content(body) == content.render("utter_wechat_text_only")
         assert bot.texts == ["POS机读不了卡"]
 
     run(scenario)
@@ -657,7 +652,7 @@ def test_non_text_messages_get_a_polite_request_for_text(msg_type: str) -> None:
         bot = StubRasa()
         async with wechat(bot) as wx:
             status, body = await wx.post(non_text_xml(msg_type, 110))
-            assert status == 200 and reply_content(body) == TEXT_ONLY_TEXT
+            assert status == 200 and reply_content(body) == content.render("utter_wechat_text_only")
         assert bot.received == []
 
     run(scenario)
@@ -668,13 +663,27 @@ def test_error_inside_rasa_is_a_busy_reply_not_a_500() -> None:
         bot = StubRasa(error=RuntimeError("tracker store down"))
         async with wechat(bot) as wx:
             status, body = await wx.post(text_xml("转账失败", 120))
-            assert status == 200 and reply_content(body) == BUSY_TEXT
+            assert status == 200 and reply_content(body) == content.render("utter_system_busy")  # the one busy answer
         assert len(bot.received) == 1
 
     run(scenario)
 
 
 # -- settings and text layout -------------------------------------------------
+
+
+def test_a_turn_is_flattened_with_the_channels_own_words_from_the_domain() -> None:
+    turn = render_turn([
+        {"text": "请选择", "buttons": BUTTONS},
+        {"image": "https://example.test/a.png", "quick_replies": [{"title": "转人工", "payload": "/request_human"}]},
+    ])
+    assert turn.choices == ["/affirm", "/deny", "/request_human"]  # numbered across the whole turn
+    assert turn.texts == [
+        "\n".join(["请选择", *(content.render("utter_wechat_choice", number=n, title=t) for n, t in ((1, "是的"), (2, "不是")))]),
+        "\n".join([content.render("utter_wechat_choice", number=3, title="转人工"),
+                    content.render("utter_wechat_image", url="https://example.test/a.png")]),
+    ]
+    assert not any(content.placeholders(text) for text in turn.texts)
 
 
 def test_credentials_treat_empty_and_unsubstituted_values_as_unset() -> None:

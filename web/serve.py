@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Serves 小安's web chat page: stdlib only, 127.0.0.1, port WEB_PORT (8080).
+"""Serves 小安's web chat page: standard library (plus xiaoan.content for its words), 127.0.0.1, port WEB_PORT (8080).
 
     WEB_PORT=8080 RASA_URL=http://127.0.0.1:5005 python web/serve.py
 
@@ -13,6 +13,10 @@ listing, nothing outside this folder):
     /vendor/rasa-webchat.js  web/node_modules/rasa-webchat/lib/index.js
                              (`npm ci` in web/), without its Google Fonts
                              @import so that the page makes no outside request
+
+The 404 page's words are a response of domain.yml, like everything else 小安
+says (read through xiaoan.content, the one module besides the standard
+library this server imports).
 
 Every answer carries a Content-Security-Policy that allows scripts, styles and
 fonts from this server only, and connections to this server and Rasa.
@@ -31,6 +35,7 @@ from typing import Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 INDEX = HERE / "index.html"
 STATIC = HERE / "static"
 VENDOR_BUNDLE = HERE / "node_modules" / "rasa-webchat" / "lib" / "index.js"
@@ -84,6 +89,16 @@ def render_index(rasa_url: str) -> bytes:
     page = INDEX.read_text(encoding="utf-8")
     value = html.escape(rasa_url, quote=True)
     return RASA_META.sub(lambda m: m.group(1) + value + m.group(2), page, count=1).encode("utf-8")
+
+
+@lru_cache(maxsize=1)
+def not_found_text() -> str:
+    """The 404 page's words: a response of domain.yml (utter_web_not_found), read through xiaoan.content."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # run as `python web/serve.py`: the repository's packages
+    from xiaoan import content
+
+    return content.render("utter_web_not_found")
 
 
 @lru_cache(maxsize=1)
@@ -156,7 +171,7 @@ class PageHandler(BaseHTTPRequestHandler):
                 body = None
             if body is not None:
                 return 200, body, CONTENT_TYPES[file.suffix], "no-cache"
-        return 404, "404 找不到这个页面\n".encode(), "text/plain; charset=utf-8", "no-store"
+        return 404, (not_found_text() + "\n").encode(), "text/plain; charset=utf-8", "no-store"
 
     def _answer(self, send_body: bool) -> None:
         status, body, content_type, cache = self._resolve()

@@ -32,12 +32,15 @@ from rasa.shared.core.constants import REQUESTED_SLOT
 from rasa.shared.core.events import BotUttered, Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from xiaoan import content
+
 logger = logging.getLogger(__name__)
 
 BUSY_RESPONSE = "utter_system_busy"
 BUSY_POLICY = "xiaoan.runtime.busy"  # recorded as the "policy" that chose the listen after it
-# Used only if the domain lacks the response: the user must never get silence.
-BUSY_FALLBACK_TEXT = "抱歉，系统正忙。您已经提供的信息都保存着，请过一两分钟把刚才的话再发一次。"
+# Used only if the NLG cannot render the response: the user must never get silence. The same
+# words, read from domain.yml (xiaoan.content), so there is one busy answer, not two.
+BUSY_FALLBACK_TEXT = content.render(BUSY_RESPONSE)
 
 
 def talks_to_action_server(action: Action) -> bool:

@@ -1,0 +1,86 @@
+"""Which response answers what the back office found, and with which values.
+
+Pure functions from back-office records to an `Answer` (a response of
+domain.yml, its values, and a word for the case record), so every state's
+choice can be tested without a dispatcher. The words are the responses'
+(``utter_card_<state>``, ``utter_terminal_<state>``,
+``utter_transaction_<state>``). A state the back office gains later needs its
+response in domain.yml and its name below; until then a card or a
+transaction in it gets the ``…_other_state`` response.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Dict, Optional
+
+from actions.backoffice.records import Card, Terminal, Transaction
+from actions.speech import Answer, hotline, render, yuan
+
+
+# The states with a response of their own (utter_<record>_<state>); others fall back.
+CARD_STATES = ("frozen", "limit_reached", "expired", "reported_lost")  # normal, insufficient: by amount
+TERMINAL_HARDWARE = ("printer_fault", "card_reader_fault")
+TRANSACTION_STATES = (
+    "credited", "reversed", "processing", "returned_name_mismatch", "pending_bank_maintenance",
+    "declined_no_debit", "duplicate_debit",
+)
+
+
+def _response_for(prefix: str, state: str, states: tuple, fallback: str = "other_state") -> str:
+    return f"{prefix}_{state if state in states else fallback}"
+
+
+def card_answer(card: Optional[Card], card_tail: str, amount: Optional[Decimal] = None) -> Answer:
+    if card is None:
+        return Answer("utter_card_not_found", {"card_tail": card_tail}, render("utter_step_outcome_not_found"))
+    values: Dict[str, Any] = {
+        "card_tail": card.card_tail,
+        "card_bank": card.bank,
+        "card_state": card.state,
+        "balance": yuan(card.balance),
+        "daily_limit": yuan(card.daily_limit),
+        "hotline": hotline(card.bank),
+    }
+    if amount:
+        values["amount"] = yuan(amount)
+    if card.state == "normal":
+        over = amount is not None and amount > card.balance
+        return Answer("utter_card_normal_over_balance" if over else "utter_card_normal", values, card.state)
+    if card.state == "insufficient":
+        return Answer("utter_card_insufficient_for_amount" if amount else "utter_card_insufficient", values, card.state)
+    if card.state in ("frozen", "expired"):  # the back office's note, else the state's general word
+        values["card_note"] = card.note or render(f"utter_card_note_{card.state}")
+    return Answer(_response_for("utter_card", card.state, CARD_STATES), values, card.state)
+
+
+def terminal_answer(terminal: Optional[Terminal], terminal_id: str) -> Answer:
+    if terminal is None:
+        return Answer("utter_terminal_not_found", {"terminal_id": terminal_id}, render("utter_step_outcome_not_found"))
+    values: Dict[str, Any] = {"terminal_id": terminal.terminal_id, "merchant": terminal.merchant}
+    if not terminal.online:
+        hours = terminal.offline_minutes // 60
+        values["offline_for"] = (
+            render("utter_terminal_offline_hours", hours=hours) if hours
+            else render("utter_terminal_offline_minutes", minutes=terminal.offline_minutes)
+        )
+        return Answer("utter_terminal_offline", values, render("utter_step_outcome_offline"))
+    if not terminal.signed_in:
+        return Answer("utter_terminal_not_signed_in", values, render("utter_step_outcome_not_signed_in"))
+    # a hardware state without its own response is answered as a working terminal, as before
+    return Answer(_response_for("utter_terminal", terminal.hardware, TERMINAL_HARDWARE, fallback="ok"), values, terminal.hardware)
+
+
+def transaction_answer(txn: Optional[Transaction], reference_number: str) -> Answer:
+    if txn is None:
+        return Answer(
+            "utter_transaction_not_found", {"reference_number": reference_number}, render("utter_step_outcome_not_found")
+        )
+    values: Dict[str, Any] = {
+        "reference_number": txn.reference_number,
+        "transaction_time": txn.time,
+        "transaction_amount": yuan(txn.amount),
+        "transaction_state": txn.state,
+        "payee_bank": txn.payee_bank,
+        "payee_hotline": hotline(txn.payee_bank),
+    }
+    return Answer(_response_for("utter_transaction", txn.state, TRANSACTION_STATES), values, txn.state)

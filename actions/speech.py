@@ -1,0 +1,58 @@
+"""How an action speaks: it names responses of domain.yml and gives their values.
+
+Where one response is the whole message, an action calls
+``dispatcher.utter_message(response="utter_…", **values)`` and Rasa renders it
+(`xiaoan.runtime.nlg`: the slots, the facts, the values). `say` is for a
+message joined from several responses, or one whose text the action itself
+needs: it renders here, through `xiaoan.content`, with the same values (the
+facts, the slots, then the values given), and records which responses the
+message was made of (``composed_of``, kept with the bot's event in the
+tracker, as Rasa keeps ``utter_action`` for the responses it renders).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Dict, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from xiaoan import content
+
+COMPOSED_OF = "composed_of"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response chosen for what the back office found, with its values and a word for the case record."""
+
+    response: str
+    values: Dict[str, Any] = field(default_factory=dict)
+    outcome: str = ""
+
+
+def render(name: str, **values: Any) -> str:
+    """One response's text (facts and the given values; no slots): for a value or a record, not a message."""
+    return content.render(name, **values)
+
+
+def say(
+    dispatcher: CollectingDispatcher, tracker: Optional[Tracker], *parts: str, sep: str = "", **values: Any
+) -> str:
+    """Utters one message made of these responses, in order, joined by `sep`; returns its text."""
+    slots = tracker.current_slot_values() if tracker is not None else {}
+    text = sep.join(content.render(part, slots, **values) for part in parts)
+    dispatcher.utter_message(text=text, **{COMPOSED_OF: list(parts)})
+    return text
+
+
+def yuan(value: Decimal) -> str:
+    """An amount as the answers write it before 元: 50,000.00."""
+    return f"{value:,.2f}"
+
+
+def hotline(bank_name: Optional[str]) -> str:
+    """The official hotline of a bank we know, else the number on the back of the card."""
+    bank = content.bank_values(bank_name)
+    return render("utter_hotline_of_bank", **bank) if bank else render("utter_hotline_on_card")
