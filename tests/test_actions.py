@@ -20,7 +20,7 @@ from actions.forms import ValidateDiagnosisForm, ValidateSlotMappings
 from actions.fraud_warning import ActionFraudWarning
 from actions.lookup_tables import response_codes
 from actions.tickets import ActionCreateTicket, china_time
-from tests.conftest import make_tracker, texts_of
+from tests.conftest import make_tracker
 from xiaoan import content
 from xiaoan.runtime.ingress import admit
 from xiaoan.text.fraud import FRAUD_PATTERNS
@@ -51,10 +51,14 @@ def admitted(text, **slots):
 
 @pytest.fixture(autouse=True)
 def every_text_is_filled(dispatcher):
-    """Whatever an action rendered itself has every {placeholder} filled."""
+    """Whatever an action rendered itself has every {placeholder} filled, and a response it leaves to
+    Rasa gets every value it names from the action (or from the facts)."""
     yield
     for message in dispatcher.messages:
         assert not content.placeholders(message.get("text") or ""), message
+        if message.get("response"):
+            given = {k: v for k, v in message.items() if k not in ("text", "response", "template")}
+            assert not content.placeholders(content.render(message["response"], **given)), message
 
 
 # -- action_check_account_status ----------------------------------------------
