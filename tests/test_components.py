@@ -36,7 +36,7 @@ def test_a_live_message_read_by_the_ingress_is_not_read_again():
     assert admitted.get(FRAUD_SIGNALS) == ["impersonation"]
     stray = Message(data={TEXT: "客服让我转到安全账户 密码123456"})  # Rasa started without the runtime
     UserTextReader().process([stray])
-    assert stray.get(FRAUD_SIGNALS) == ["safe_account"] and "123456" not in stray.get(TEXT)
+    assert "safe_account" in stray.get(FRAUD_SIGNALS) and "123456" not in stray.get(TEXT)
 
 
 def test_tokenizer_drops_whitespace_tokens_for_mixed_text():

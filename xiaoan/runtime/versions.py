@@ -21,7 +21,7 @@ PYTHON = (3, 10)
 
 
 class UnsupportedVersions(SystemExit):
-    """Raised (exit status 2) with a message that names every mismatch."""
+    """Raised with a message that names every mismatch (Python prints it and exits with status 1)."""
 
 
 def mismatches() -> List[str]:
