@@ -254,6 +254,34 @@ def test_rasa_and_the_action_server_say_the_same(nlg):
             assert generate(nlg, name).get("text") == content.render(name), name
 
 
+def test_what_an_action_utters_reaches_the_user_filled(nlg):
+    """The action server's messages, through Rasa's own handling of an action's reply, with this renderer."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.channels.channel import CollectingOutputChannel
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.speech import say
+
+    domain, generator = nlg
+    dispatcher = CollectingDispatcher()
+    dispatcher.utter_message(response="utter_privacy_warning", secrets="完整卡号")
+    dispatcher.utter_message(response="utter_fraud_reminder")
+    say(dispatcher, None, "utter_code_check_account")
+    tracker = DialogueStateTracker("t", domain.slots)
+    uttered = asyncio.run(
+        RemoteAction._utter_responses(dispatcher.messages, CollectingOutputChannel(), generator, tracker)
+    )
+    assert [u.text for u in uttered] == [
+        content.render("utter_privacy_warning", secrets="完整卡号"),
+        content.render("utter_fraud_reminder"),
+        content.render("utter_code_check_account"),
+    ]
+    assert content.facts()["anti_fraud_hotline"] in uttered[1].text
+    assert uttered[0].metadata["utter_action"] == "utter_privacy_warning"
+    assert uttered[2].metadata["composed_of"] == ["utter_code_check_account"]  # kept with the bot's event
+
+
 # -- no words in code -----------------------------------------------------------------------
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
