@@ -11,6 +11,7 @@ from rasa_sdk.forms import FormValidationAction, ValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.fraud_warning import PRIVACY_WARNING, privacy_notice
+from actions.tickets import ticket_that_landed
 from actions.tracker_reading import latest_intent, latest_text
 from xiaoan.text.identifiers import clean_identifier, find_identifiers
 from xiaoan.text.normalize import normalize_text
@@ -124,6 +125,7 @@ class ValidateSlotMappings(ValidationAction):
     ) -> List[EventType]:
         events = await super().run(dispatcher, tracker, domain)
         events += terminal_from_page(tracker)
+        events += await ticket_that_landed(dispatcher, tracker)
         secrets = privacy_notice(tracker)
         if secrets:
             dispatcher.utter_message(response=PRIVACY_WARNING, secrets=secrets)

@@ -1,6 +1,7 @@
 """action_create_ticket: the case on record, and the hand-over to a person."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Dict, List, Text
@@ -17,6 +18,11 @@ from actions.tracker_reading import fraud_reminder_once, latest_intent, request_
 from xiaoan.text.amounts import format_amount
 
 logger = logging.getLogger(__name__)
+
+PENDING_KEY_SLOT = "pending_ticket_key"
+BEING_REGISTERED = "utter_ticket_being_registered"
+REGISTERED_LATE = "utter_ticket_registered_late"
+LATE_LOOKUP_TIMEOUT_S = 2.0
 
 STEPS_JOINER = "；"
 
@@ -87,12 +93,18 @@ class ActionCreateTicket(Action):
     ) -> List[EventType]:
         handoff = latest_intent(tracker) == "request_human"
         case = case_from_tracker(tracker, handoff)
+        # A write that timed out may still land: asking again writes under its key, so one ticket.
+        key = tracker.get_slot(PENDING_KEY_SLOT) or request_key(tracker)
         try:
-            ticket = await in_worker_thread(get_backoffice().create_ticket, case, request_key(tracker))
+            ticket = await in_worker_thread(get_backoffice().create_ticket, case, key)
+        except asyncio.TimeoutError:
+            logger.warning("ticket write past the time limit; it goes on, its number follows")
+            dispatcher.utter_message(response=BEING_REGISTERED)
+            return [SlotSet(PENDING_KEY_SLOT, key)]
         except Exception:
             logger.exception("ticket store unavailable")
             dispatcher.utter_message(response=BUSY)
-            return []
+            return [SlotSet(PENDING_KEY_SLOT, key)]
         say(
             dispatcher, tracker, *summary_parts(case), sep="\n",
             ticket_id=ticket.ticket_id, created_at=china_time(ticket.created_at),
@@ -102,4 +114,24 @@ class ActionCreateTicket(Action):
         reminder, events = fraud_reminder_once(tracker)
         if reminder:
             dispatcher.utter_message(response=reminder)
-        return [SlotSet("ticket_id", ticket.ticket_id), *events]
+        return [SlotSet("ticket_id", ticket.ticket_id), SlotSet(PENDING_KEY_SLOT, None), *events]
+
+
+async def ticket_that_landed(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """The number of a ticket whose write timed out, once it exists (checked with every message).
+
+    A short look only: while the back office is still slow, nothing is said and
+    the next message looks again.
+    """
+    key = tracker.get_slot(PENDING_KEY_SLOT)
+    if not key:
+        return []
+    try:
+        ticket = await in_worker_thread(get_backoffice().find_ticket_by_key, key, timeout=LATE_LOOKUP_TIMEOUT_S)
+    except Exception:  # noqa: BLE001 - slow or down: ask again with the next message
+        return []
+    if ticket is None:
+        return []
+    dispatcher.utter_message(response=REGISTERED_LATE, ticket_id=ticket.ticket_id,
+                             created_at=china_time(ticket.created_at))
+    return [SlotSet("ticket_id", ticket.ticket_id), SlotSet(PENDING_KEY_SLOT, None)]

@@ -58,10 +58,37 @@ def test_a_lookup_past_the_limit_answers_busy_and_keeps_the_case(monkeypatch):
     assert "10000002" in steps[-1] and "查询失败" in steps[-1]
 
 
-def test_ticket_past_the_limit_is_not_lost_silently(monkeypatch):
-    slow(monkeypatch, "2", timeout="0.1")
+def test_a_ticket_write_past_the_limit_makes_one_ticket_and_its_number_follows(monkeypatch, backoffice_db):
+    """The write is not cancelled by the time limit: the user hears "being registered", a retry of the
+    same message and a new request both land on the same ticket, and the next message gives its number."""
+    import time
+
+    from actions.backoffice.simulated import SimulatedBackOffice
+    from actions.tickets import BEING_REGISTERED, PENDING_KEY_SLOT, REGISTERED_LATE, ticket_that_landed
+
+    slow(monkeypatch, "0.6", timeout="0.1")
+    tracker = make_tracker({"terminal_id": "10000002"}, intent="request_human", message_id="m-41")
     dispatcher = CollectingDispatcher()
-    events = asyncio.run(
-        ActionCreateTicket().run(dispatcher, make_tracker({"terminal_id": "10000002"}, intent="request_ticket"), {})
-    )
-    assert events == [] and "繁忙" in texts_of(dispatcher)[0] and "保留" in texts_of(dispatcher)[0]
+    events = asyncio.run(ActionCreateTicket().run(dispatcher, tracker, {}))
+    assert [m.get("response") for m in dispatcher.messages] == [BEING_REGISTERED]
+    pending = [e["value"] for e in events if e.get("name") == PENDING_KEY_SLOT]
+    assert pending == ["tester:m-41"]
+
+    # the same message again (a client retry that reached the action again), while the first write is running
+    asyncio.run(ActionCreateTicket().run(CollectingDispatcher(), tracker, {}))
+    time.sleep(1.5)  # both writes finish in their threads
+
+    # the next message: the number follows, and asking again with the pending key finds the same ticket
+    slow(monkeypatch, "0")
+    later = make_tracker({"terminal_id": "10000002", PENDING_KEY_SLOT: pending[0]}, message_id="m-42")
+    told = CollectingDispatcher()
+    landed = asyncio.run(ticket_that_landed(told, later))
+    assert told.messages[0]["response"] == REGISTERED_LATE and told.messages[0]["ticket_id"].startswith("XA")
+    assert {"event": "slot", "name": PENDING_KEY_SLOT, "value": None, "timestamp": None} in landed
+    again = CollectingDispatcher()
+    asyncio.run(ActionCreateTicket().run(again, later, {}))
+    assert told.messages[0]["ticket_id"] in again.messages[0]["text"]
+
+    store = SimulatedBackOffice(backoffice_db)
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM bo_tickets").scalar() == 1

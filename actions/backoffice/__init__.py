@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import os
 from functools import lru_cache
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Optional, TypeVar
 
 from actions.backoffice.delayed import DelayedBackOffice
 from actions.backoffice.interface import BackOffice
@@ -40,14 +40,17 @@ def get_backoffice() -> BackOffice:
     return _backoffice_for(url, _delay_from_environment())
 
 
-async def in_worker_thread(function: Callable[..., T], *args: Any) -> T:
+async def in_worker_thread(function: Callable[..., T], *args: Any, timeout: Optional[float] = None) -> T:
     """Runs a blocking back-office call off the event loop, within the time limit.
 
     One slow lookup must not stall every other conversation on the action
-    server; `asyncio.TimeoutError` past `XIAOAN_BACKOFFICE_TIMEOUT_S`.
+    server; `asyncio.TimeoutError` past `timeout` (default
+    `XIAOAN_BACKOFFICE_TIMEOUT_S`). The call itself is not cancelled: a write
+    goes on in its thread, which is why every write takes a request key.
     """
-    try:
-        timeout = float(os.environ.get("XIAOAN_BACKOFFICE_TIMEOUT_S") or DEFAULT_TIMEOUT_S)
-    except ValueError:
-        timeout = DEFAULT_TIMEOUT_S
+    if timeout is None:
+        try:
+            timeout = float(os.environ.get("XIAOAN_BACKOFFICE_TIMEOUT_S") or DEFAULT_TIMEOUT_S)
+        except ValueError:
+            timeout = DEFAULT_TIMEOUT_S
     return await asyncio.wait_for(asyncio.to_thread(function, *args), timeout=timeout)

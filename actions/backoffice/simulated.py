@@ -125,7 +125,10 @@ class SimulatedBackOffice:
                 (transactions, "reference_number", data["transactions"]),
             ):
                 present = {r[0] for r in conn.execute(select(table.c[key]))}
-                fresh = [dict(row) for row in rows if str(row[key]) not in present]
+                # every row with every column: an insert of many rows takes its columns from the first
+                fresh = [{c.name: row.get(c.name, c.default.arg if c.default is not None else None)
+                          for c in table.columns}
+                         for row in rows if str(row[key]) not in present]
                 if fresh:
                     conn.execute(insert(table), fresh)
 

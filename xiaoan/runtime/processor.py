@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional, Text
 
-import rasa.core.agent
 from rasa.core.actions.action import Action, ActionListen
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.nlg import NaturalLanguageGenerator
