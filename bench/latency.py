@@ -107,7 +107,8 @@ def newest_model() -> Path:
 # ---------------------------------------------------------------- servers
 
 def write_endpoints(directory: Path, tracker: str, lock: str) -> Path:
-    lines = [f'action_endpoint:\n  url: "{ACTION_BASE}/webhook"\n  enable_selective_domain: true\n']
+    lines = [f'action_endpoint:\n  url: "{ACTION_BASE}/webhook"\n  enable_selective_domain: true\n',
+             "nlg:\n  type: xiaoan.runtime.nlg.FactsNaturalLanguageGenerator\n"]
     if tracker == "sqlite":
         lines.append("tracker_store:\n  type: xiaoan.runtime.tracker_store.MaskingSQLTrackerStore\n"
                      f"  dialect: sqlite\n  db: {directory / 'tracker.db'}\n")

@@ -140,11 +140,16 @@ def rasa_server(
     )
 
 
+# The same renderer as endpoints.yml: responses with their facts (content/facts.yml) filled in.
+NLG_ENDPOINT = "nlg:\n  type: xiaoan.runtime.nlg.FactsNaturalLanguageGenerator\n"
+
+
 def write_endpoints(path: Path, action_port: int, tracker_store: str, lock_store: str = "") -> Path:
     """An endpoints file for a server of this stack (ports and stores differ from the default)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n  enable_selective_domain: true\n\n{tracker_store}\n{lock_store}',
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n  enable_selective_domain: true\n\n'
+        f"{NLG_ENDPOINT}\n{tracker_store}\n{lock_store}",
         encoding="utf-8",
     )
     return path
