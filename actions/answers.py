@@ -15,6 +15,7 @@ from typing import Any, Dict, Optional
 
 from actions.backoffice.records import Card, Terminal, Transaction
 from actions.speech import Answer, hotline, render, yuan
+from xiaoan import content
 
 
 # The states with a response of their own (utter_<record>_<state>); others fall back.
@@ -28,6 +29,12 @@ TRANSACTION_STATES = (
 
 def _response_for(prefix: str, state: str, states: tuple, fallback: str = "other_state") -> str:
     return f"{prefix}_{state if state in states else fallback}"
+
+
+def outcome_word(state: str) -> str:
+    """The case record's word for a back-office state; a state without one is recorded as reported."""
+    name = f"utter_step_outcome_{state}"
+    return render(name) if name in content.responses() else state
 
 
 def card_answer(card: Optional[Card], card_tail: str, amount: Optional[Decimal] = None) -> Answer:
@@ -45,12 +52,13 @@ def card_answer(card: Optional[Card], card_tail: str, amount: Optional[Decimal] 
         values["amount"] = yuan(amount)
     if card.state == "normal":
         over = amount is not None and amount > card.balance
-        return Answer("utter_card_normal_over_balance" if over else "utter_card_normal", values, card.state)
+        return Answer("utter_card_normal_over_balance" if over else "utter_card_normal", values, outcome_word(card.state))
     if card.state == "insufficient":
-        return Answer("utter_card_insufficient_for_amount" if amount else "utter_card_insufficient", values, card.state)
+        return Answer("utter_card_insufficient_for_amount" if amount else "utter_card_insufficient", values,
+                      outcome_word(card.state))
     if card.state in ("frozen", "expired"):  # the back office's note, else the state's general word
         values["card_note"] = card.note or render(f"utter_card_note_{card.state}")
-    return Answer(_response_for("utter_card", card.state, CARD_STATES), values, card.state)
+    return Answer(_response_for("utter_card", card.state, CARD_STATES), values, outcome_word(card.state))
 
 
 def terminal_answer(terminal: Optional[Terminal], terminal_id: str) -> Answer:
@@ -67,7 +75,8 @@ def terminal_answer(terminal: Optional[Terminal], terminal_id: str) -> Answer:
     if not terminal.signed_in:
         return Answer("utter_terminal_not_signed_in", values, render("utter_step_outcome_not_signed_in"))
     # a hardware state without its own response is answered as a working terminal, as before
-    return Answer(_response_for("utter_terminal", terminal.hardware, TERMINAL_HARDWARE, fallback="ok"), values, terminal.hardware)
+    return Answer(_response_for("utter_terminal", terminal.hardware, TERMINAL_HARDWARE, fallback="ok"), values,
+                  outcome_word(terminal.hardware))
 
 
 def transaction_answer(txn: Optional[Transaction], reference_number: str) -> Answer:
@@ -83,4 +92,4 @@ def transaction_answer(txn: Optional[Transaction], reference_number: str) -> Ans
         "payee_bank": txn.payee_bank,
         "payee_hotline": hotline(txn.payee_bank),
     }
-    return Answer(_response_for("utter_transaction", txn.state, TRANSACTION_STATES), values, txn.state)
+    return Answer(_response_for("utter_transaction", txn.state, TRANSACTION_STATES), values, outcome_word(txn.state))

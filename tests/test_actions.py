@@ -67,12 +67,12 @@ def every_text_is_filled(dispatcher):
 @pytest.mark.parametrize(
     "tail, response, outcome",
     [
-        ("1234", "utter_card_normal", "normal"),
-        ("5678", "utter_card_frozen", "frozen"),
-        ("9012", "utter_card_insufficient", "insufficient"),
-        ("3456", "utter_card_limit_reached", "limit_reached"),
-        ("7890", "utter_card_expired", "expired"),
-        ("2468", "utter_card_reported_lost", "reported_lost"),
+        ("1234", "utter_card_normal", content.render("utter_step_outcome_normal")),
+        ("5678", "utter_card_frozen", content.render("utter_step_outcome_frozen")),
+        ("9012", "utter_card_insufficient", content.render("utter_step_outcome_insufficient")),
+        ("3456", "utter_card_limit_reached", content.render("utter_step_outcome_limit_reached")),
+        ("7890", "utter_card_expired", content.render("utter_step_outcome_expired")),
+        ("2468", "utter_card_reported_lost", content.render("utter_step_outcome_reported_lost")),
         ("0000", "utter_card_not_found", content.render("utter_step_outcome_not_found")),
     ],
 )
