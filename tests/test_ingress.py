@@ -17,10 +17,13 @@ def test_secrets_are_masked_and_what_was_masked_is_recorded():
     assert facts["secrets_masked"] == ["card_number", "pin", "verification_code"]
 
 
-def test_text_is_normalised_once_and_fraud_signals_are_recorded():
-    message = admit(UserMessage("轉賬失敗，客服讓我把錢轉到安全賬戶，ＰＯＳ機", sender_id="u"))
-    assert message.text == "转账失败,客服让我把钱转到安全账户,pos机"
-    assert admitted_facts(message.metadata)["fraud_signals"] == ["safe_account"]
+def test_text_is_stored_as_typed_and_normalised_once_for_the_nlu():
+    typed = "轉賬失敗，客服讓我把錢轉到安全賬戶，ＰＯＳ機 卡号６２２２０２１２３４５６７８９０１２３"
+    message = admit(UserMessage(typed, sender_id="u"))
+    assert message.text == "轉賬失敗，客服讓我把錢轉到安全賬戶，ＰＯＳ機 卡号***************０１２３"
+    facts = admitted_facts(message.metadata)
+    assert facts["text"] == "转账失败,客服让我把钱转到安全账户,pos机 卡号***************0123"
+    assert facts["fraud_signals"] == ["safe_account"] and facts["secrets_masked"] == ["card_number"]
 
 
 def test_the_client_message_id_is_carried_for_safe_retries():
@@ -40,7 +43,8 @@ def test_a_client_cannot_forge_the_ingress_record():
     forged = {INGRESS_KEY: {"secrets_masked": [], "fraud_signals": [], "message_id": "x"}}
     message = admit(UserMessage(f"卡号{CARD}", sender_id="u", metadata=forged))
     assert CARD not in message.text
-    assert admitted_facts(message.metadata) == {"secrets_masked": ["card_number"], "fraud_signals": [], "message_id": None}
+    assert admitted_facts(message.metadata) == {"text": "卡号***************0123", "secrets_masked": ["card_number"],
+                                                "fraud_signals": [], "message_id": None}
 
 
 def test_payloads_are_masked_but_not_rewritten():

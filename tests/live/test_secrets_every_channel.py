@@ -22,8 +22,8 @@ from typing import Dict, List
 from urllib.parse import quote
 
 import pytest
-import socketio
 
+from tests.clients import WebchatClient
 from tests.live.test_channels import RASA_URL, rest, text_message, wechat_post
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,30 +66,23 @@ def log_paths() -> List[Path]:
 
 
 async def socketio_say(session_id: str, texts: List[str], message_ids: List[str]) -> List[List[str]]:
-    """Sends each text with its id on one socket; the bot's texts for each, in order."""
-    client = socketio.AsyncClient(reconnection=False)
-    replies: "asyncio.Queue[str]" = asyncio.Queue()
-    confirmed = asyncio.Event()
-    client.on("bot_uttered", lambda data: replies.put_nowait((data or {}).get("text") or ""))
-    client.on("session_confirm", lambda _data: confirmed.set())
-    await client.connect(RASA_URL, socketio_path="/socket.io", transports=["websocket"])
+    """Sends each text with its id, as the chat page does; the bot's texts for each, in order."""
+    client = WebchatClient()
+    await client.connect(RASA_URL, session_id)
     try:
-        await client.emit("session_request", {"session_id": session_id})
-        await asyncio.wait_for(confirmed.wait(), 10)
         answers = []
         for text, message_id in zip(texts, message_ids):
-            await client.emit("user_uttered", {"message": text, "session_id": session_id,
-                                               "customData": {"message_id": message_id}})
-            said = [await asyncio.wait_for(replies.get(), 60)]
+            await client.say(session_id, text, {"message_id": message_id})
+            said = [(await client.next_reply(60)).get("text") or ""]
             while True:  # the rest of this turn's messages
                 try:
-                    said.append(await asyncio.wait_for(replies.get(), 1.5))
+                    said.append((await client.next_reply(2.0)).get("text") or "")
                 except asyncio.TimeoutError:
                     break
             answers.append(said)
         return answers
     finally:
-        await client.disconnect()
+        await client.close()
 
 
 def test_no_channel_lets_a_secret_into_a_tracker_or_a_log():

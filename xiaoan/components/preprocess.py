@@ -5,8 +5,9 @@ At run time every message has been read by the runtime's ingress
 masked, fraud signals recorded in its metadata. Training examples never pass
 the ingress, so `UserTextReader` applies the same function
 (`xiaoan.text.reading.read_user_text`) to them; the model learns from text in
-the form it will be given. At run time it only copies the recorded fraud
-signals onto the message for `FraudPatternIntent`; a message that did not come
+the form it will be given. At run time it only copies the recorded
+text it read (normalised, masked) and its fraud signals onto the message for
+the rest of the pipeline and `FraudPatternIntent`; a message that did not come
 through the ingress (Rasa started without `xiaoan.runtime`) is read here, by
 the same function.
 
@@ -64,6 +65,8 @@ class UserTextReader(StatelessComponent):
         for message in messages:
             record = ingress_record(message)
             if record is not None:
+                if isinstance(record.get("text"), str) and message.get(TEXT):
+                    message.set(TEXT, record["text"])
                 signals = list(record.get("fraud_signals") or [])
             else:
                 reading = read_user_text(message.get(TEXT))

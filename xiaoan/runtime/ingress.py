@@ -4,11 +4,12 @@ REST, socket.io, WeChat, `rasa shell`, `rasa interactive` and `rasa test`
 all hand Rasa a `UserMessage`; `XiaoanProcessor` admits it here before it is
 parsed, logged or stored. Admitting it
 
-* replaces its text with the reading of it (`xiaoan.text.reading`):
-  normalised, card numbers, PINs, CVVs and SMS codes masked;
-* records in its metadata, under ``"xiaoan"``, which kinds of secret were
-  masked, which fraud signals were seen and the client's message id, so the
-  NLU and the actions read these facts instead of working them out again;
+* masks card numbers, PINs, CVVs and SMS codes in its text, which is
+  otherwise kept as typed (what is stored, and what staff read);
+* records in its metadata, under ``"xiaoan"``, the normalised text the NLU
+  classifies (`xiaoan.text.reading`), which kinds of secret were masked,
+  which fraud signals were seen and the client's message id, so the NLU and
+  the actions read these facts instead of working them out again;
 * is idempotent: an admitted message object is marked and left alone. The
   mark is on the object, never in the metadata, because clients write the
   metadata: a client that sends its own ``"xiaoan"`` record has it replaced.
@@ -52,14 +53,15 @@ def admit(message: UserMessage) -> UserMessage:
         return message
     metadata: Dict[str, Any] = dict(message.metadata) if isinstance(message.metadata, dict) else {}
     reading = read_user_text(message.text if isinstance(message.text, str) else None)
-    message.text = reading.text
+    message.text = reading.typed
     metadata[INGRESS_KEY] = {
+        "text": reading.text,
         "secrets_masked": list(reading.secrets_masked),
         "fraud_signals": list(reading.fraud_signals),
         "message_id": client_message_id(metadata),
     }
     message.metadata = metadata
     if isinstance(message.parse_data, dict) and isinstance(message.parse_data.get("text"), str):
-        message.parse_data = dict(message.parse_data, text=read_user_text(message.parse_data["text"]).text)
+        message.parse_data = dict(message.parse_data, text=read_user_text(message.parse_data["text"]).typed)
     setattr(message, _ADMITTED, True)
     return message

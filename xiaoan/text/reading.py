@@ -19,7 +19,8 @@ from xiaoan.text.normalize import normalize_text
 class Reading:
     """What the ingress made of one message's text."""
 
-    text: str  # normalised, secrets masked: the only form stored or classified
+    text: str  # normalised, secrets masked: what the NLU classifies
+    typed: str = ""  # as the user typed it, secrets masked: what is stored and shown to staff
     secrets_masked: Tuple[str, ...] = ()  # kinds hidden: card_number, pin, cvv, verification_code
     fraud_signals: Tuple[str, ...] = ()  # scam pattern kinds (xiaoan.text.fraud)
 
@@ -30,13 +31,13 @@ def is_payload(text: str) -> bool:
 
 
 def read_user_text(text: str | None) -> Reading:
-    """Normalise (length-preserving), mask secrets, and list the fraud signals seen."""
+    """Mask secrets, normalise (length-preserving), and list the fraud signals seen."""
     if not text:
         return Reading("")
-    normalized = text if is_payload(text) else normalize_text(text)
-    masked = mask_secrets(normalized)
+    masked = mask_secrets(text)  # detection runs on the normalised text; masking is length-preserving
     return Reading(
-        text=masked.text,
+        text=masked.text if is_payload(text) else normalize_text(masked.text),
+        typed=masked.text,
         secrets_masked=tuple(sorted(masked.found)),
         fraud_signals=tuple(fraud_signals(masked.text)),
     )
