@@ -24,6 +24,9 @@ from typing import Any, Dict, List
 
 import pytest
 import rasa.core.agent
+import rasa.core.run
+import rasa.utils.io
+import rasa_sdk.utils
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.lock_store import InMemoryLockStore
@@ -49,6 +52,9 @@ def uninstalled(monkeypatch):
     monkeypatch.setattr(RasaModel, "load", RasaModel.__dict__["load"])
     monkeypatch.setattr(lean_model_load, "_ORIGINAL", lean_model_load._ORIGINAL)
     monkeypatch.setattr(xiaoan.runtime, "_INSTALLED", False)
+    for module, name in ((rasa.core.run, "configure_app"), (rasa.utils.io, "configure_colored_logging"),
+                         (rasa_sdk.utils, "configure_colored_logging")):
+        monkeypatch.setattr(module, name, getattr(module, name))  # put back after the test
     monkeypatch.setitem(sys.modules, "jax", sys.modules.get("jax"))
     assert rasa.core.agent.MessageProcessor is MessageProcessor
 

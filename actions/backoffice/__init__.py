@@ -9,6 +9,7 @@ from typing import Any, Callable, Optional, TypeVar
 from actions.backoffice.delayed import DelayedBackOffice
 from actions.backoffice.interface import BackOffice
 from actions.backoffice.simulated import SimulatedBackOffice
+from xiaoan.runtime.metrics import backoffice_timed_out, instrumented
 
 DEFAULT_URL = "sqlite:///var/backoffice.db"
 # Past this a lookup counts as failed and the user hears "busy, details kept".
@@ -20,7 +21,8 @@ T = TypeVar("T")
 @lru_cache(maxsize=None)
 def _backoffice_for(url: str, delay: float = 0.0) -> BackOffice:
     store: BackOffice = SimulatedBackOffice(url)
-    return DelayedBackOffice(store, delay) if delay > 0 else store
+    # every call timed and its errors counted (xiaoan_backoffice_* on the action server's /metrics)
+    return instrumented(DelayedBackOffice(store, delay) if delay > 0 else store)
 
 
 def _delay_from_environment() -> float:
@@ -53,4 +55,8 @@ async def in_worker_thread(function: Callable[..., T], *args: Any, timeout: Opti
             timeout = float(os.environ.get("XIAOAN_BACKOFFICE_TIMEOUT_S") or DEFAULT_TIMEOUT_S)
         except ValueError:
             timeout = DEFAULT_TIMEOUT_S
-    return await asyncio.wait_for(asyncio.to_thread(function, *args), timeout=timeout)
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(function, *args), timeout=timeout)
+    except asyncio.TimeoutError:
+        backoffice_timed_out()
+        raise

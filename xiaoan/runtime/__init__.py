@@ -17,7 +17,13 @@ fails if a Rasa upgrade moves the thing it touches):
 * `RemoteAction._validate_action_result` (`action_replies`): the reply schema
   checked once instead of on every action call; tests/test_action_replies.py;
 * ``import jax`` made to fail in the Rasa server (TensorFlow imports it only
-  for a converter Rasa never uses): ~100 MB less per server.
+  for a converter Rasa never uses): ~100 MB less per server;
+* `rasa.core.run.configure_app` (`operations`): the Rasa server's app gets
+  ``/health/live``, ``/health/ready`` and ``/metrics``; the action server gets
+  them through rasa-sdk's own plugin hook; tests/test_operations.py;
+* ``configure_colored_logging`` of Rasa and rasa-sdk (`logs`): JSON lines
+  instead when ``XIAOAN_LOG_FORMAT=json`` (every process ops/ starts);
+  tests/test_logs.py.
 
 It refuses to start on versions it was not written against (`versions`).
 """
@@ -31,10 +37,17 @@ _INSTALLED = False
 
 
 def install(server: bool = True) -> None:
-    """Checks the versions; for a Rasa server (not the action server), installs the changes above. Idempotent."""
+    """Checks the versions and installs the changes above; the action server (`server=False`)
+    gets the logs and its health and metrics routes only. Idempotent."""
     global _INSTALLED
     check_versions()
-    if not server or _INSTALLED:
+    from xiaoan.runtime import logs, operations
+
+    logs.install()
+    if not server:
+        operations.install_action_server()
+        return
+    if _INSTALLED:
         return
     sys.modules.setdefault("jax", None)  # type: ignore[arg-type]
     import rasa.core.agent
@@ -44,5 +57,6 @@ def install(server: bool = True) -> None:
 
     action_replies.install()
     lean_model_load.install()
+    operations.install_rasa_server()
     rasa.core.agent.MessageProcessor = XiaoanProcessor  # type: ignore[misc]
     _INSTALLED = True

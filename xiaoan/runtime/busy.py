@@ -54,6 +54,7 @@ class GuardedAction(Action):
     def __init__(self, inner: Action) -> None:
         self.inner = inner
         self.failed = False
+        self.error: Optional[str] = None  # the failure's exception class, for the metrics
 
     def name(self) -> str:
         return self.inner.name()
@@ -74,6 +75,7 @@ class GuardedAction(Action):
             raise  # a form's normal "slot not filled": policies handle it
         except Exception as error:  # noqa: BLE001 - any failure gets the same answer
             self.failed = True
+            self.error = type(error).__name__
             logger.error(
                 "action '%s' failed (%s: %s); answered with %s",
                 self.name(), type(error).__name__, error, BUSY_RESPONSE,

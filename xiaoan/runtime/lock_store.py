@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, Dict, List, Optional, Text, Tuple, Union
@@ -46,6 +47,8 @@ from rasa.core.lock_store import (
     RedisLockStore,
 )
 from rasa.utils.endpoints import EndpointConfig
+
+from xiaoan.runtime import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -373,9 +376,19 @@ class AtomicRedisLockStore(RedisLockStore):
         """
         lock_lifetime = self.ticket_lifetime or lock_lifetime
         token = uuid.uuid4().hex
-        ticket = self._issue(conversation_id, lock_lifetime, token)
+        started = time.perf_counter()  # the wait counted in xiaoan_lock_wait_seconds
         try:
-            lock = await self._wait_for_turn(conversation_id, ticket, token, wait_time_in_seconds, lock_lifetime)
+            ticket = self._issue(conversation_id, lock_lifetime, token)
+        except LockError:
+            metrics.lock_failed("store")
+            raise
+        try:
+            try:
+                lock = await self._wait_for_turn(conversation_id, ticket, token, wait_time_in_seconds, lock_lifetime)
+            except Exception as error:
+                metrics.lock_failed("timeout" if isinstance(error, LockError) else "store")
+                raise
+            metrics.lock_waited(time.perf_counter() - started)
             heartbeat = asyncio.ensure_future(self._keep_alive(conversation_id, ticket, token, lock_lifetime))
             try:
                 yield lock

@@ -10,6 +10,9 @@
 * A message sent again with the same id is answered from the stored replies,
   not processed twice (`xiaoan.runtime.replay`).
 
+Each message is also counted, timed and logged as one JSON event, with its
+intent and the actions that failed (`xiaoan.runtime.metrics`).
+
 Rasa offers no hook for any of them, so `xiaoan.runtime.install()` makes the
 `Agent` build this class (checked against rasa==3.6.21).
 """
@@ -26,6 +29,7 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from xiaoan.runtime import metrics
 from xiaoan.runtime.busy import BUSY_POLICY, GuardedAction, talks_to_action_server
 from xiaoan.runtime.ingress import admit
 from xiaoan.runtime.replay import replay_key, stored_replies
@@ -46,7 +50,11 @@ class XiaoanProcessor(MessageProcessor):
         return loaded if loaded is not None else await super().get_tracker(conversation_id)
 
     async def log_message(self, message: UserMessage, should_save_tracker: bool = True) -> DialogueStateTracker:
-        return await super().log_message(admit(message), should_save_tracker)
+        tracker = await super().log_message(admit(message), should_save_tracker)
+        latest = tracker.latest_message
+        intent = (latest.intent or {}).get("name") if latest is not None else None
+        metrics.intent_recognised(intent, self.domain.intents, metrics.channel_of(message))
+        return tracker
 
     async def parse_message(
         self,
@@ -57,6 +65,10 @@ class XiaoanProcessor(MessageProcessor):
         return await super().parse_message(admit(message), tracker, only_output_properties)
 
     async def handle_message(self, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
+        with metrics.handling(message):
+            return await self._handle_message(message)
+
+    async def _handle_message(self, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
         key = replay_key(admit(message))
         if key is None:
             return await super().handle_message(message)
@@ -70,6 +82,7 @@ class XiaoanProcessor(MessageProcessor):
             finally:
                 self._loaded.pop(message.sender_id, None)
         logger.info("message %s of a conversation seen before: its %d replies sent again", key, len(replies))
+        metrics.replayed()
         await self._send_bot_messages(replies, tracker, message.output_channel)
         if isinstance(message.output_channel, CollectingOutputChannel):
             return message.output_channel.messages
@@ -86,7 +99,10 @@ class XiaoanProcessor(MessageProcessor):
         if not talks_to_action_server(action):
             return await super()._run_action(action, tracker, output_channel, nlg, prediction)
         guarded = GuardedAction(action)
-        predict_more = await super()._run_action(guarded, tracker, output_channel, nlg, prediction)
+        with metrics.action_call(action.name()) as failed:
+            predict_more = await super()._run_action(guarded, tracker, output_channel, nlg, prediction)
+            if guarded.failed:
+                failed(guarded.error or "Exception")
         if not guarded.failed:
             return predict_more
         # listen, as after any answer: the next message picks the conversation up again
