@@ -1,35 +1,41 @@
-"""The single-machine set-up: action server :5055, Rasa :5005, chat page :8080.
+"""The single-machine set-up: action server :5055, Rasa :5005, chat page :8080, supervised.
 
     .venv/bin/python -m ops.local                  # `make run`: start, say how to talk to it, Ctrl-C stops
     .venv/bin/python -m ops.local -- CMD [ARGS]    # start, run CMD against the servers, stop everything
+
+The three servers run under supervisord (`ops/supervise.py`): one that dies
+is started again (the action server's gap is covered by the busy answer),
+with back-off if it keeps dying at once, and the health watch restarts one
+that stops answering. The terminal shows a person what happens, one line per
+message or event; the servers' own logs are JSON lines in var/*.log.
 
 Rasa binds `RASA_HOST` (127.0.0.1 by default). Its HTTP API is on, so any
 other address needs `RASA_AUTH_TOKEN`, or the start is refused. WeChat settings
 come from the environment (unset: the channel refuses every request); with a
 command, `WECHAT_TOKEN` defaults to a test token so the live tests can sign.
+Ports: `RASA_PORT` (5005), `ACTION_PORT` (5055), `WEB_PORT` (8080);
+`XIAOAN_RUN_DIR` puts the logs, the supervisor's files and (with it) the
+conversations somewhere other than var/ (the fault tests run a second set).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import signal
 import subprocess
 import sys
-import time
+from pathlib import Path
 from typing import List, Optional
 
-from ops.services import (
-    PYTHON,
-    ROOT,
-    Service,
-    ServiceError,
-    action_server,
-    rasa_server,
-    reachable_address,
-)
+import yaml
+
+from ops.services import PYTHON, ROOT, ServiceError, reachable_address
+from ops.supervise import Console, Program, Supervisor, ignore_signals, run_in_foreground, stop_on_signals
 
 LOOPBACK = ("127.", "localhost", "::1")
 LIVE_TEST_WECHAT_TOKEN = "xiaoan-live-test"
+DEFAULT_ACTION_PORT = 5055
+WECHAT_VARIABLES = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_ENCODING_AES_KEY", "WECHAT_APP_SECRET", "WECHAT_API_BASE")
 
 
 def api_exposure_problem(host: str, token: Optional[str]) -> Optional[str]:
@@ -39,40 +45,115 @@ def api_exposure_problem(host: str, token: Optional[str]) -> Optional[str]:
     return f"Refusing to expose Rasa's HTTP API on {host} without a token: set RASA_AUTH_TOKEN."
 
 
-def local_services(host: str, token: Optional[str], log_suffix: str) -> List[Service]:
-    var = ROOT / "var"
-    web_port = os.environ.get("WEB_PORT", "8080")
-    rasa = rasa_server(5005, ROOT / "endpoints.yml", var / f"rasa{log_suffix}.log", auth_token=token, host=host)
-    web = Service(
-        name=f"chat page :{web_port}", argv=[PYTHON, "web/serve.py"],
-        health_url=f"http://127.0.0.1:{web_port}/", log_path=var / f"web{log_suffix}.log",
-    )
-    return [action_server(5055, var / f"actions{log_suffix}.log"), rasa, web]
+def port(variable: str, default: int) -> int:
+    raw = os.environ.get(variable) or str(default)
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SystemExit(f"{variable} must be a port number, not {raw!r}")
+    return int(raw)
 
 
-def start_all(services: List[Service]) -> None:
-    for service in services:
-        service.start()
-    for service in services:
-        service.wait_ready()
+class LocalSet:
+    """Where `make run`'s servers listen, log and keep their supervisor's files."""
+
+    def __init__(self, log_suffix: str = "") -> None:
+        self.host = os.environ.get("RASA_HOST", "127.0.0.1")
+        self.token = os.environ.get("RASA_AUTH_TOKEN") or None
+        self.rasa_port = port("RASA_PORT", 5005)
+        self.action_port = port("ACTION_PORT", DEFAULT_ACTION_PORT)
+        self.web_port = port("WEB_PORT", 8080)
+        custom = os.environ.get("XIAOAN_RUN_DIR")
+        self.var = Path(custom).resolve() if custom else ROOT / "var"
+        self.own_folder = bool(custom)
+        self.work = self.var / ("supervisor" + log_suffix)
+        self.log_suffix = log_suffix
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{reachable_address(self.host)}:{self.rasa_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def log(self, name: str) -> Path:
+        return self.var / f"{name}{self.log_suffix}.log"
+
+    def endpoints(self) -> Path:
+        """endpoints.yml itself, or a copy for another action port or run folder."""
+        if self.action_port == DEFAULT_ACTION_PORT and not self.own_folder:
+            return ROOT / "endpoints.yml"
+        config = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
+        config["action_endpoint"]["url"] = f"http://127.0.0.1:{self.action_port}/webhook"
+        if self.own_folder and (config.get("tracker_store") or {}).get("dialect") == "sqlite":
+            config["tracker_store"]["db"] = str(self.var / "tracker.db")
+        path = self.work / "endpoints.yml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        return path
+
+    def programs(self) -> List[Program]:
+        self.work.mkdir(parents=True, exist_ok=True)
+        rasa_env = {name: os.environ.get(name, "") for name in WECHAT_VARIABLES}
+        rasa_env["WEB_PORT"] = str(self.web_port)
+        if self.token:  # in a 0600 file, not on the command line
+            token_file = self.work / "auth_token"
+            token_file.write_text(self.token, encoding="utf-8")
+            token_file.chmod(0o600)
+            rasa_env["XIAOAN_AUTH_TOKEN_FILE"] = str(token_file)
+        actions_env = {"SANIC_HOST": "127.0.0.1", "SANIC_KEEP_ALIVE_TIMEOUT": "75"}
+        if self.own_folder:
+            actions_env["XIAOAN_BACKOFFICE_URL"] = f"sqlite:///{self.var / 'backoffice.db'}"
+        rasa = f"http://127.0.0.1:{self.rasa_port}" if reachable_address(self.host) == "127.0.0.1" else self.rasa_url
+        programs = [
+            Program(
+                name="actions", label=f"actions :{self.action_port}",
+                argv=[PYTHON, "-m", "xiaoan.runtime", "run", "actions", "--actions", "actions",
+                      "--port", str(self.action_port)],
+                log=self.log("actions"), env=actions_env, port=self.action_port,
+                live_url=f"http://127.0.0.1:{self.action_port}/health/live",
+                ready_url=f"http://127.0.0.1:{self.action_port}/health/ready",
+                startsecs=5, priority=100, startup_grace_s=60.0,
+            ),
+            Program(
+                name="rasa", label=f"Rasa :{self.rasa_port}",
+                argv=[PYTHON, "-m", "xiaoan.runtime", "run", "--enable-api", "-i", self.host, "-p", str(self.rasa_port),
+                      "-m", "models", "--credentials", "credentials.yml", "--endpoints", str(self.endpoints())],
+                log=self.log("rasa"), env=rasa_env, port=self.rasa_port,
+                live_url=f"{rasa}/health/live", ready_url=f"{rasa}/health/ready",
+                startsecs=10, priority=200, startup_grace_s=300.0,
+            ),
+            Program(
+                name="web", label=f"chat page :{self.web_port}", argv=[PYTHON, "web/serve.py"],
+                log=self.log("web"), env={"WEB_PORT": str(self.web_port), "RASA_URL": self.rasa_url}, port=self.web_port,
+                live_url=f"{self.web_url}/health/live", startsecs=2, stopwaitsecs=10, priority=300,
+                startup_grace_s=30.0,
+            ),
+        ]
+        watch = self.work / "healthwatch.json"
+        watch.write_text(json.dumps({"work": str(self.work), "interval_s": 2, "unresponsive_s": 30,
+                                     "programs": [p.watch() for p in programs], "nginx": None}), encoding="utf-8")
+        programs.append(Program(
+            name="healthwatch", label="health watch", argv=[PYTHON, "-m", "ops.healthwatch", str(watch)],
+            log=self.log("healthwatch"), startsecs=2, stopwaitsecs=5, priority=900,
+        ))
+        return programs
 
 
-def stop_all(services: List[Service]) -> None:
-    for service in reversed(services):
-        service.stop()
-
-
-def banner(host: str) -> str:
-    web_port = os.environ.get("WEB_PORT", "8080")
+def banner(servers: LocalSet, console: Console) -> str:
+    host, rasa_port = servers.host, servers.rasa_port
     return f"""
-小安 is up.
-  REST:   curl -s http://{host}:5005/webhooks/rest/webhook -H 'Content-Type: application/json' \\
+小安 is up (every process supervised: one that dies is started again).
+  REST:   curl -s http://{host}:{rasa_port}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
             -d '{{"sender":"demo","message":"POS机一直提示通讯失败"}}'
-  Web:    http://127.0.0.1:{web_port}/   (chat page)
-  WeChat: http://{host}:5005/webhooks/wechat/webhook   (set WECHAT_TOKEN etc.)
+  Web:    {servers.web_url}/   (chat page)
+  WeChat: http://{host}:{rasa_port}/webhooks/wechat/webhook   (set WECHAT_TOKEN etc.)
   Shell:  make shell        (in another terminal)
-  Logs:   var/rasa.log, var/actions.log, var/web.log
-  Ctrl-C stops everything."""
+  Health: {servers.rasa_url}/health/live, /health/ready   Metrics: {servers.rasa_url}/metrics
+  Logs:   {servers.log('rasa')}, {servers.log('actions')}, {servers.log('web')} (JSON lines)
+
+{console.status_table()}
+
+Ctrl-C stops everything. Each message and every event, as it happens:"""
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -81,38 +162,39 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     command = [part for part in args.command if part != "--"] if args.command else []
     host = os.environ.get("RASA_HOST", "127.0.0.1")
-    token = os.environ.get("RASA_AUTH_TOKEN") or None
-    problem = api_exposure_problem(host, token)
+    problem = api_exposure_problem(host, os.environ.get("RASA_AUTH_TOKEN") or None)
     if problem:
         print(problem, file=sys.stderr)
         return 2
     if command:
         os.environ.setdefault("WECHAT_TOKEN", LIVE_TEST_WECHAT_TOKEN)
-    (ROOT / "var").mkdir(exist_ok=True)
-    services = local_services(host, token, "-test" if command else "")
-    stopping: List[int] = []
-    signal.signal(signal.SIGTERM, lambda signum, _frame: stopping.append(signum))
+    servers = LocalSet("-test" if command else "")
+    supervisor = Supervisor(servers.work, servers.programs(), name="xiaoan-run")
+    print("Starting 小安 …", flush=True)
+    stop_on_signals()
     try:
-        print("Starting 小安 …", flush=True)
-        start_all(services)
-        if command:
-            environment = {**os.environ, "RASA_URL": f"http://{reachable_address(host)}:5005",
-                           "WEB_URL": services[2].health_url.rstrip("/")}
-            return subprocess.call(command, cwd=ROOT, env=environment)
-        print(banner(host), flush=True)
-        while not stopping and all(service.running for service in services):
-            time.sleep(1)
-        return 0
-    except ServiceError as problem_starting:
-        print(problem_starting, file=sys.stderr)
+        supervisor.start()
+        supervisor.wait_ready()
+    except (KeyboardInterrupt, ServiceError) as problem_starting:
+        ignore_signals()
+        if isinstance(problem_starting, ServiceError):
+            print(problem_starting, file=sys.stderr)
+        supervisor.stop()
         return 1
-    except KeyboardInterrupt:
-        return 0
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not orphan a server
-        stop_all(services)
-        if not command:
-            print("小安 stopped.")
+    if command:
+        try:
+            environment = {**os.environ, "RASA_URL": servers.rasa_url, "WEB_URL": servers.web_url}
+            return subprocess.call(command, cwd=ROOT, env=environment)
+        except KeyboardInterrupt:
+            return 1
+        finally:
+            ignore_signals()
+            leftovers = supervisor.stop()
+            if leftovers:
+                print("killed what did not stop: " + ", ".join(leftovers), file=sys.stderr)
+    console = Console(supervisor, show_messages=True)
+    return run_in_foreground(supervisor, lambda: banner(servers, console), console,
+                             "小安 stopped; nothing left running.")
 
 
 if __name__ == "__main__":

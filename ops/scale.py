@@ -1,34 +1,39 @@
-"""Scale-out on one machine: 2 Rasa servers + the action server behind nginx.
+"""Scale-out on one machine: 2 Rasa servers + the action server behind nginx, supervised.
 
-    .venv/bin/python -m ops.scale            # `make scale`: start, print the URLs, Ctrl-C stops
+    .venv/bin/python -m ops.scale            # `make scale`: start, show what happens, Ctrl-C stops everything
 
 Conversations and tickets live in PostgreSQL (127.0.0.1:5432), the
 conversation lock in Redis (127.0.0.1:6379, `xiaoan.runtime.lock_store.AtomicRedisLockStore`),
-and nginx (Debian package) spreads requests over both Rasa servers on one port.
-If PostgreSQL, Redis or nginx is missing it stops with a message saying which
-and how to start it: never a silent fallback to SQLite.
+nginx (Debian package) spreads requests over both Rasa servers on one port,
+and the chat page talks to nginx. Every process runs under supervisord
+(`ops/supervise.py`): one that dies is started again, with back-off if it
+keeps dying at once; the health watch (`ops/healthwatch.py`) restarts one
+that stops answering and keeps nginx sending users only to ready servers.
+If PostgreSQL, Redis or nginx is missing it stops with a message saying
+which and how to start it: never a silent fallback to SQLite.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import shutil
-import signal
 import socket
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from ops.services import ROOT, Service, ServiceError, action_server, rasa_server, write_endpoints
+from ops import nginx
+from ops.services import PYTHON, ROOT, ServiceError, write_endpoints
+from ops.supervise import Console, Program, Supervisor, ignore_signals, run_in_foreground, stop_on_signals
 
 WORK = ROOT / "var" / "scale"
-NGINX_TEMPLATE = ROOT / "ops" / "nginx.conf.template"
 NGINX_PORT = 8088
 RASA_PORTS = (5101, 5102)
 ACTION_PORT = 5165
+WEB_PORT = int(os.environ.get("SCALE_WEB_PORT", "8089"))
 PG_HOST, PG_PORT = os.environ.get("POSTGRES_HOST", "127.0.0.1"), int(os.environ.get("POSTGRES_PORT", "5432"))
 PG_USER = os.environ.get("POSTGRES_USER", "postgres")
 PG_PASSWORD = os.environ.get("POSTGRES_PASSWORD", "")
@@ -41,12 +46,18 @@ HOW_TO_START = {
 }
 
 TICKET_LIFETIME_S = 10
+# A Rasa server loads its model before it listens: ~20 s alone, up to a minute or two
+# with two loading at once on 2 cores. Only past this does the health watch restart a silent one.
+RASA_STARTUP_GRACE_S = 300.0
+# Longer than Rasa's client pool keeps idle connections (ops/services.py).
+ACTION_SERVER_KEEP_ALIVE = "75"
 
 LOCK_STORES = {
     # ours: atomic issue/release (Lua); Rasa's own: read-modify-write (Rasa issue 9213)
     "atomic": "xiaoan.runtime.lock_store.AtomicRedisLockStore",
     "stock": "redis",
 }
+WECHAT_VARIABLES = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_ENCODING_AES_KEY", "WECHAT_APP_SECRET", "WECHAT_API_BASE")
 
 
 class ScaleUnavailable(RuntimeError):
@@ -73,9 +84,13 @@ def check_services() -> None:
         raise ScaleUnavailable("scale-out set-up cannot start:\n  " + "\n  ".join(problems))
 
 
-def postgres_url(database: str = PG_DB) -> str:
+def nginx_binary() -> str:
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def postgres_url(database: str = PG_DB, host: str = PG_HOST, port: int = PG_PORT) -> str:
     password = f":{PG_PASSWORD}" if PG_PASSWORD else ""
-    return f"postgresql://{PG_USER}{password}@{PG_HOST}:{PG_PORT}/{database}"
+    return f"postgresql://{PG_USER}{password}@{host}:{port}/{database}"
 
 
 @contextmanager
@@ -115,86 +130,141 @@ def clear_locks(prefix: str) -> None:
         client.delete(key)
 
 
-def scale_endpoints(path: Path, lock_store: str, key_prefix: str) -> Path:
+def scale_endpoints(path: Path, lock_store: str, key_prefix: str,
+                    postgres: Tuple[str, int] = (PG_HOST, PG_PORT),
+                    redis: Tuple[str, int] = (REDIS_HOST, REDIS_PORT)) -> Path:
     tracker_store = (
         "tracker_store:\n  type: xiaoan.runtime.tracker_store.MaskingSQLTrackerStore\n"
-        f"  dialect: postgresql\n  url: {PG_HOST}\n  port: {PG_PORT}\n  db: {PG_DB}\n"
-        f"  username: {PG_USER}\n" + (f"  password: {PG_PASSWORD}\n" if PG_PASSWORD else "")
+        f"  dialect: postgresql\n  url: {postgres[0]}\n  port: {postgres[1]}\n  db: {PG_DB}\n"
+        f"  username: {PG_USER}\n" + (f"  password: {json.dumps(PG_PASSWORD)}\n" if PG_PASSWORD else "")
     )
     lock = (
-        f"lock_store:\n  type: {LOCK_STORES[lock_store]}\n  url: {REDIS_HOST}\n  port: {REDIS_PORT}\n"
+        f"lock_store:\n  type: {LOCK_STORES[lock_store]}\n  url: {redis[0]}\n  port: {redis[1]}\n"
         f"  db: 1\n  key_prefix: {key_prefix}\n"
     )
     if lock_store == "atomic":  # held tickets are renewed, so a dead server's expire in 10 s
         lock += f"  ticket_lifetime: {TICKET_LIFETIME_S}\n"
-    return write_endpoints(path, ACTION_PORT, tracker_store, lock)
-
-
-def render_nginx(work: Path, listen: int, ports: List[int]) -> Path:
-    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (work / "tmp" / sub).mkdir(parents=True, exist_ok=True)
-    servers = "\n".join(
-        f"        server 127.0.0.1:{port} max_fails=3 fail_timeout=5s;" for port in ports
-    )
-    text = NGINX_TEMPLATE.read_text(encoding="utf-8").format(
-        work=work, listen=f"127.0.0.1:{listen}", servers=servers
-    )
-    path = work / "nginx.conf"
-    path.write_text(text, encoding="utf-8")
+    path = write_endpoints(path, ACTION_PORT, tracker_store, lock)
+    path.chmod(0o600)
     return path
+
+
+def render_nginx(work: Path, listen: int, ports: List[int], down: Tuple[int, ...] = ()) -> Path:
+    return nginx.render(work, listen, ports, down)
 
 
 @dataclass
 class ScaleStack:
-    """nginx, two Rasa servers and one action server, over PostgreSQL and Redis."""
+    """nginx, two Rasa servers, the action server and the chat page, supervised, over PostgreSQL and Redis.
+
+    `routes` gives a Rasa server its own address for PostgreSQL or Redis (e.g. a
+    connection pooler on its host); the tests use it to cut one server off.
+    """
 
     lock_store: str = "atomic"
     work: Path = WORK
     auth_token: str = field(default_factory=lambda: os.environ.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24))
     wechat_token: str = field(default_factory=lambda: os.environ.get("WECHAT_TOKEN") or "xiaoan-scale-test")
-    rasa: List[Service] = field(default_factory=list)
-    actions: Optional[Service] = None
-    nginx: Optional[Service] = None
+    routes: Dict[int, Dict[str, Tuple[str, int]]] = field(default_factory=dict)
+    supervisor: Optional[Supervisor] = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{NGINX_PORT}"
 
-    def start(self, fresh: bool = True) -> "ScaleStack":
+    @property
+    def token_file(self) -> Path:
+        return self.work / "auth_token"
+
+    @staticmethod
+    def rasa_name(port: int) -> str:
+        return f"rasa-{port}"
+
+    def programs(self, key_prefix: str) -> List[Program]:
+        common_env = {"XIAOAN_AUTH_TOKEN_FILE": str(self.token_file)}
+        programs = [Program(
+            name="actions", label=f"actions :{ACTION_PORT}",
+            argv=[PYTHON, "-m", "xiaoan.runtime", "run", "actions", "--actions", "actions", "--port", str(ACTION_PORT)],
+            log=self.work / "actions.log", port=ACTION_PORT,
+            env={**common_env, "XIAOAN_BACKOFFICE_URL": postgres_url(), "SANIC_HOST": "127.0.0.1",
+                 "SANIC_KEEP_ALIVE_TIMEOUT": ACTION_SERVER_KEEP_ALIVE},
+            live_url=f"http://127.0.0.1:{ACTION_PORT}/health/live",
+            ready_url=f"http://127.0.0.1:{ACTION_PORT}/health/ready",
+            startsecs=5, priority=100, startup_grace_s=60.0,
+        )]
+        wechat = {name: os.environ.get(name, "") for name in WECHAT_VARIABLES}
+        wechat["WECHAT_TOKEN"] = self.wechat_token
+        for port in RASA_PORTS:
+            endpoints = scale_endpoints(
+                self.work / f"endpoints-{port}.yml", self.lock_store, key_prefix,
+                postgres=self.routes.get(port, {}).get("postgres", (PG_HOST, PG_PORT)),
+                redis=self.routes.get(port, {}).get("redis", (REDIS_HOST, REDIS_PORT)),
+            )
+            programs.append(Program(
+                name=self.rasa_name(port), label=f"Rasa :{port}",
+                # the API token comes from XIAOAN_AUTH_TOKEN_FILE: in no command line that `ps` shows
+                argv=[PYTHON, "-m", "xiaoan.runtime", "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port),
+                      "-m", "models", "--credentials", "credentials.yml", "--endpoints", str(endpoints)],
+                log=self.work / f"rasa-{port}.log", port=port,
+                env={**common_env, **wechat, "WEB_PORT": str(WEB_PORT)},  # the chat page's origin for socket.io
+                live_url=f"http://127.0.0.1:{port}/health/live",
+                ready_url=f"http://127.0.0.1:{port}/health/ready",
+                startsecs=10, priority=200, startup_grace_s=RASA_STARTUP_GRACE_S,
+            ))
+        programs.append(Program(
+            name="web", label=f"chat page :{WEB_PORT}", argv=[PYTHON, "web/serve.py"],
+            log=self.work / "web.log", port=WEB_PORT,
+            env={"WEB_PORT": str(WEB_PORT), "RASA_URL": self.url},
+            live_url=f"http://127.0.0.1:{WEB_PORT}/health/live", ready_url=None,
+            startsecs=2, stopwaitsecs=10, priority=300, startup_grace_s=30.0,
+        ))
+        conf = render_nginx(self.work, NGINX_PORT, list(RASA_PORTS))
+        programs.append(Program(
+            name="nginx", label=f"nginx :{NGINX_PORT}",
+            argv=[nginx_binary(), "-c", str(conf), "-p", str(self.work)],
+            log=self.work / "nginx.log", port=NGINX_PORT,
+            live_url=f"{self.url}/health/live", ready_url=f"{self.url}/health/ready",
+            startsecs=2, stopsignal="QUIT", stopwaitsecs=30, priority=400, startup_grace_s=30.0,
+        ))
+        return programs
+
+    def start(self, fresh: bool = True, timeout: float = 420.0) -> "ScaleStack":
         check_services()
         self.work.mkdir(parents=True, exist_ok=True)
         prepare_database(fresh=fresh)
         key_prefix = f"xiaoan{self.lock_store}"  # Rasa accepts only letters and digits
         clear_locks(f"{key_prefix}:")
-        endpoints = scale_endpoints(self.work / "endpoints.yml", self.lock_store, key_prefix)
-        token_file = self.work / "auth_token"
-        token_file.write_text(self.auth_token, encoding="utf-8")
-        token_file.chmod(0o600)
-        self.actions = action_server(
-            ACTION_PORT, self.work / "actions.log", {"XIAOAN_BACKOFFICE_URL": postgres_url()}
-        ).start()
-        self.rasa = [
-            rasa_server(port, endpoints, self.work / f"rasa-{port}.log", auth_token=self.auth_token,
-                        env={"WECHAT_TOKEN": self.wechat_token})
-            for port in RASA_PORTS
-        ]
-        for server in self.rasa:
-            server.start()
-        conf = render_nginx(self.work, NGINX_PORT, list(RASA_PORTS))
-        self.nginx = Service(
-            name=f"nginx :{NGINX_PORT}", argv=["nginx", "-c", str(conf), "-p", str(self.work)],
-            health_url=f"{self.url}/webhooks/rest/", log_path=self.work / "nginx.log",
-        ).start()
-        self.actions.wait_ready(60)
-        for server in self.rasa:
-            server.wait_ready()
-        self.nginx.wait_ready(30)
+        self.token_file.write_text(self.auth_token, encoding="utf-8")
+        self.token_file.chmod(0o600)
+        programs = self.programs(key_prefix)
+        watch = self.work / "healthwatch.json"
+        watch.write_text(json.dumps({
+            "work": str(self.work), "interval_s": 2, "unresponsive_s": 30,
+            "programs": [p.watch() for p in programs],
+            "nginx": {"program": "nginx", "work": str(self.work), "listen": NGINX_PORT,
+                      "servers": [{"port": port, "program": self.rasa_name(port)} for port in RASA_PORTS]},
+        }, indent=2), encoding="utf-8")
+        programs.append(Program(
+            name="healthwatch", label="health watch", argv=[PYTHON, "-m", "ops.healthwatch", str(watch)],
+            log=self.work / "healthwatch.log", startsecs=2, stopwaitsecs=5, priority=900,
+        ))
+        self.supervisor = Supervisor(self.work, programs, name="xiaoan-scale")
+        self.supervisor.start()
+        try:
+            self.supervisor.wait_ready(timeout=timeout)
+        except ServiceError:
+            self.stop()
+            raise
         return self
 
-    def stop(self) -> None:
-        for service in [self.nginx, *self.rasa, self.actions]:
-            if service is not None:
-                service.stop()
+    def stop(self) -> List[str]:
+        """Everything stopped; what had to be killed afterwards (empty: nothing was left)."""
+        return self.supervisor.stop() if self.supervisor is not None else []
+
+    # for the tests and for an operator at a Python prompt
+    def kill(self, name: str) -> int:
+        assert self.supervisor is not None
+        return self.supervisor.kill(name)
 
     def upstream_ports_seen(self) -> List[int]:
         """The Rasa ports nginx passed requests to, from its access log."""
@@ -207,37 +277,48 @@ class ScaleStack:
         return seen
 
 
+def banner(stack: ScaleStack, lock_store: str, console: Console) -> str:
+    ports = ", ".join(f"127.0.0.1:{p}" for p in RASA_PORTS)
+    return f"""
+小安 scale-out is up ({lock_store} lock store), every process supervised.
+  nginx:     {stack.url}   (REST /webhooks/rest/webhook, socket.io, WeChat /webhooks/wechat/webhook)
+  chat page: http://127.0.0.1:{WEB_PORT}/
+  Rasa:      {ports}   action server 127.0.0.1:{ACTION_PORT}
+  health:    GET /health/live and /health/ready on each of them (nginx: {stack.url}/health/ready)
+  metrics:   GET /metrics on each Rasa port and the action server, with the API token
+             (Authorization: Bearer $(cat {stack.token_file})); Prometheus: ops/monitoring/
+  API token (for /conversations/...): {stack.token_file}
+  Logs:      {stack.work}/*.log (JSON lines)   supervisor: {stack.work}/supervisord.log
+
+{console.status_table()}
+
+Ctrl-C stops everything. What happens from now on:"""
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lock-store", choices=sorted(LOCK_STORES), default="atomic")
     parser.add_argument("--keep-data", action="store_true", help="keep the conversations of an earlier run")
     args = parser.parse_args(argv)
     stack = ScaleStack(lock_store=args.lock_store)
+    print("Starting 小安 scale-out (2 Rasa servers load their model: about a minute) …", flush=True)
+    stop_on_signals()
     try:
         stack.start(fresh=not args.keep_data)
+    except KeyboardInterrupt:
+        ignore_signals()
+        stack.stop()
+        print("小安 scale-out stopped.")
+        return 1
     except (ScaleUnavailable, ServiceError) as problem:
+        ignore_signals()
         stack.stop()
         print(problem)
         return 2
-    print(f"""
-小安 scale-out is up ({args.lock_store} lock store).
-  nginx:   {stack.url}   (REST /webhooks/rest/webhook, socket.io, WeChat /webhooks/wechat/webhook)
-  Rasa:    {', '.join(f'127.0.0.1:{p}' for p in RASA_PORTS)}   action server 127.0.0.1:{ACTION_PORT}
-  API token (for /conversations/...): {stack.work / 'auth_token'}
-  Logs:    {stack.work}/
-  Ctrl-C stops everything.""", flush=True)
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    try:
-        while not stopping and all(s.running for s in [stack.nginx, *stack.rasa, stack.actions] if s):
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not orphan a server
-        stack.stop()
-        print("小安 scale-out stopped.")
-    return 0
+    assert stack.supervisor is not None
+    console = Console(stack.supervisor)
+    return run_in_foreground(stack.supervisor, lambda: banner(stack, args.lock_store, console), console,
+                             "小安 scale-out stopped; nothing left running.")
 
 
 if __name__ == "__main__":

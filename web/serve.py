@@ -13,6 +13,12 @@ listing, nothing outside this folder):
     /vendor/rasa-webchat.js  web/node_modules/rasa-webchat/lib/index.js
                              (`npm ci` in web/), without its Google Fonts
                              @import so that the page makes no outside request
+    /health/live             {"status": "live"}: the supervisor's health watch
+                             asks it (ops/healthwatch.py); not logged
+
+With XIAOAN_LOG_FORMAT=json (under `make run` / `make scale`) each request is
+logged as one JSON line (method, path without its query, status), like the
+other servers' logs; otherwise as http.server always did.
 
 The 404 page's words are a response of domain.yml, like everything else 小安
 says (read through xiaoan.content, the one module besides the standard
@@ -24,14 +30,16 @@ fonts from this server only, and connections to this server and Rasa.
 from __future__ import annotations
 
 import html
+import json
 import os
+import time
 import re
 import sys
 from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
@@ -55,6 +63,7 @@ CONTENT_TYPES = {
 RASA_META = re.compile(r'(<meta name="xiaoan-rasa-url" content=")[^"]*(")')
 OUTSIDE_FONTS = re.compile(rb"@import url\(https?://fonts\.(?:googleapis|gstatic)\.com/[^)]*\);?")
 HOSTNAME = re.compile(r"^[A-Za-z0-9.-]{1,253}$")
+HEALTH_PATH = "/health/live"
 
 
 def rasa_url_from_env() -> str:
@@ -155,6 +164,8 @@ class PageHandler(BaseHTTPRequestHandler):
     def _resolve(self) -> Tuple[int, bytes, str, str]:
         """(status, body, content type, cache-control) for the requested path."""
         path = urlsplit(self.path).path
+        if path == HEALTH_PATH:
+            return 200, b'{"status": "live"}', CONTENT_TYPES[".json"], "no-store"
         if path in ("/", "/index.html"):
             return 200, render_index(self.rasa_url), CONTENT_TYPES[".html"], "no-cache"
         if path == VENDOR_PATH:
@@ -202,6 +213,21 @@ class PageHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse
+
+    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+        path = urlsplit(self.path or "").path
+        if path == HEALTH_PATH:
+            return
+        if os.environ.get("XIAOAN_LOG_FORMAT") == "json":
+            line = {
+                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "level": "info",
+                "process": os.environ.get("XIAOAN_PROCESS", "web"), "logger": "web.serve",
+                "event": "http.request", "method": self.command, "path": path[:200],
+                "status": int(code) if str(code).isdigit() else str(code),
+            }
+            sys.stderr.write(json.dumps(line, ensure_ascii=False) + "\n")
+            return
+        super().log_request(code, size)
 
 
 class PageServer(ThreadingHTTPServer):

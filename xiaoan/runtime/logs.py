@@ -36,6 +36,7 @@ import logging
 import os
 import sys
 import time
+import warnings
 from typing import Any, Callable, Dict, Optional
 
 LOG_FORMAT_ENV = "XIAOAN_LOG_FORMAT"
@@ -62,7 +63,7 @@ def json_logging_wanted() -> bool:
 def log_event(logger: logging.Logger, level: int, event: str, **fields: Any) -> None:
     """One event with its fields (ids, names, counts, timings; never user text)."""
     if logger.isEnabledFor(level):
-        logger.log(level, event, extra={_RECORD_FIELDS: fields})
+        logger.log(level, event, extra={_RECORD_FIELDS: {k: v for k, v in fields.items() if v is not None}})
 
 
 def _mask(value: str) -> str:
@@ -151,6 +152,17 @@ def use_json_logging(level: Any = None) -> None:
     if level is not None:
         root.setLevel(level if isinstance(level, int) else logging.getLevelName(str(level).upper()))
     logging.captureWarnings(True)
+    # libraries' deprecation notes are for developers, not an operations log
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    # jieba gives itself a stderr handler and logs its dictionary load at DEBUG: warnings only
+    jieba = logging.getLogger("jieba")
+    if not any(isinstance(f, _AtLeastWarning) for f in jieba.filters):
+        jieba.addFilter(_AtLeastWarning())
+
+
+class _AtLeastWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
 
 
 def use_json_for_sanic() -> None:
@@ -177,6 +189,8 @@ def _console_logging(original: Callable[[Any], None]) -> Callable[[Any], None]:
 
 def install() -> None:
     """Rasa's and rasa-sdk's console set-up write JSON lines when XIAOAN_LOG_FORMAT=json. Idempotent."""
+    if json_logging_wanted():  # from the first import on: warnings raised while Rasa loads are lines too
+        use_json_logging(os.environ.get("LOG_LEVEL") or "INFO")
     import rasa.utils.io
     import rasa_sdk.utils
 

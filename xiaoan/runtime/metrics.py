@@ -68,6 +68,7 @@ from prometheus_client import (
     Histogram,
     PlatformCollector,
     ProcessCollector,
+    disable_created_metrics,
     generate_latest,
 )
 
@@ -90,6 +91,9 @@ HANDOVER_BUCKETS = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 
 def enabled() -> bool:
     return (os.environ.get(METRICS_ENV) or "on").strip().lower() not in ("off", "0", "false", "no")
+
+
+disable_created_metrics()  # no *_created series: half the page, nothing a dashboard uses
 
 
 def _registry() -> CollectorRegistry:
@@ -329,6 +333,10 @@ class InstrumentedBackOffice:
     @property  # type: ignore[misc]
     def __class__(self) -> type:  # noqa: D105 - isinstance() sees the wrapped class
         return type(self._inner)
+
+    @property
+    def uninstrumented(self) -> Any:
+        return self._inner
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._inner, name)
