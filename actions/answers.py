@@ -37,6 +37,17 @@ def outcome_word(state: str) -> str:
     return render(name) if name in content.responses() else state
 
 
+def _normal_card_response(card: Card, amount: Optional[Decimal]) -> str:
+    """A card in order: the amount, when known, is compared with the balance first, then the daily limit."""
+    if not amount:
+        return "utter_card_normal"
+    if amount > card.balance:
+        return "utter_card_normal_over_balance"
+    if amount > card.daily_limit:
+        return "utter_card_normal_over_limit"
+    return "utter_card_normal_amount_fits"
+
+
 def card_answer(card: Optional[Card], card_tail: str, amount: Optional[Decimal] = None) -> Answer:
     if card is None:
         return Answer("utter_card_not_found", {"card_tail": card_tail}, render("utter_step_outcome_not_found"))
@@ -51,8 +62,7 @@ def card_answer(card: Optional[Card], card_tail: str, amount: Optional[Decimal] 
     if amount:
         values["amount"] = yuan(amount)
     if card.state == "normal":
-        over = amount is not None and amount > card.balance
-        return Answer("utter_card_normal_over_balance" if over else "utter_card_normal", values, outcome_word(card.state))
+        return Answer(_normal_card_response(card, amount), values, outcome_word(card.state))
     if card.state == "insufficient":
         return Answer("utter_card_insufficient_for_amount" if amount else "utter_card_insufficient", values,
                       outcome_word(card.state))

@@ -10,12 +10,18 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction, ValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.fraud_warning import PRIVACY_WARNING, privacy_notice
+from actions.fraud_warning import PRIVACY_WARNING, privacy_notice, question_notices
 from actions.tickets import ticket_that_landed
 from actions.tracker_reading import latest_intent, latest_text
 from xiaoan.text.identifiers import clean_identifier, find_identifiers
+from xiaoan.text.mistakes import PIN, mistake_kind
 from xiaoan.text.normalize import normalize_text
 
+# The scenarios that open a case of their own (the intents that set `check_kind` in domain.yml).
+NEW_CASE_INTENTS = frozenset({
+    "transfer_failed", "terminal_fault", "network_issue", "account_problem", "input_error", "system_delay",
+    "charged_but_failed", "payee_not_received", "recipient_bank_issue", "funds_returned", "error_code",
+})
 SLOT_FOR_CHECK = {"account": "card_tail", "terminal": "terminal_id", "transaction": "reference_number"}
 CHECK_FOR_SLOT = {slot: kind for kind, slot in SLOT_FOR_CHECK.items()}
 
@@ -42,6 +48,21 @@ def kind_from_entities(tracker: Tracker) -> Optional[str]:
 def infer_check_kind(tracker: Tracker) -> Optional[str]:
     """The case's check: the slot when a scenario set it, else the identifier given."""
     return tracker.get_slot("check_kind") or kind_from_entities(tracker)
+
+
+def mistake_from_text(tracker: Tracker) -> List[EventType]:
+    """An operating mistake: which one (`mistake`, for the answer's wording) and whether anything can be looked up.
+
+    A wrong PIN is declined by the issuer and debits nothing: no transaction to look up (`check_kind` none).
+    """
+    intent = latest_intent(tracker)
+    if intent != "input_error":  # another scenario is another case: its answers take no mistake's wording
+        return [SlotSet("mistake", None)] if intent in NEW_CASE_INTENTS and tracker.get_slot("mistake") else []
+    kind = mistake_kind(latest_text(tracker))
+    events: List[EventType] = [SlotSet("mistake", kind)]
+    if kind == PIN:
+        events.append(SlotSet("check_kind", "none"))
+    return events
 
 
 def terminal_from_page(tracker: Tracker) -> List[EventType]:
@@ -130,11 +151,18 @@ class ValidateSlotMappings(ValidationAction):
         if secrets:
             dispatcher.utter_message(response=PRIVACY_WARNING, secrets=secrets)
             events.append(SlotSet("secrets_warned", True))
+        notices, notice_events = question_notices(tracker)  # "退款要手续费吗": the fact, before the answer
+        for notice in notices:
+            dispatcher.utter_message(response=notice)
+        events += notice_events
         current = tracker.get_slot("check_kind")
         given = kind_from_entities(tracker)
         # A bare detail ("参考号2026...") redirects the check; a scenario's own kind stands.
         if given and (current is None or latest_intent(tracker) == "inform") and given != current:
             events.append(SlotSet("check_kind", given))
+        events += mistake_from_text(tracker)
+        if latest_intent(tracker) in NEW_CASE_INTENTS - {"error_code"} and tracker.get_slot("error_code_asks"):
+            events.append(SlotSet("error_code_asks", None))  # a new case: its code not asked yet
         return events
 
     def validate_card_tail(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
@@ -147,4 +175,5 @@ class ValidateSlotMappings(ValidationAction):
         return {"reference_number": clean_identifier("reference_number", value)}
 
     def validate_error_code(self, value, dispatcher, tracker, domain) -> Dict[Text, Any]:
-        return {"error_code": clean_identifier("error_code", value)}
+        code = clean_identifier("error_code", value)
+        return {"error_code": code, "error_code_asks": None} if code else {"error_code": None}
