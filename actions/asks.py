@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.speech import say
@@ -84,9 +84,14 @@ class ActionAskReferenceNumber(_Ask):
 
 
 class ActionAskErrorCode(Action):
-    """The response-code question once; then the likely causes as buttons; then the no-number way or a person."""
+    """The response-code question once; then the likely causes as buttons; then the way without a code.
 
-    ANSWERS = ("utter_ask_error_code", "utter_no_error_code", "utter_no_error_code_again")
+    The third answer ends with the ticket offer (a yes registers the case: data/rules.yml); after that, a
+    further "no" closes the topic instead of starting over.
+    """
+
+    ANSWERS = (("utter_ask_error_code",), ("utter_no_error_code",), ("utter_no_error_code_again", "utter_offer_ticket"))
+    DONE = ("utter_anything_else",)
 
     def name(self) -> Text:
         return "action_ask_error_code"
@@ -95,8 +100,6 @@ class ActionAskErrorCode(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         asked = code_asks(tracker)
-        dispatcher.utter_message(response=self.ANSWERS[min(asked, len(self.ANSWERS) - 1)])
-        events: List[EventType] = [SlotSet("error_code_asks", float(asked + 1))]
-        if asked + 1 >= len(self.ANSWERS):  # out of questions: the case can still be put on record
-            events.append(FollowupAction("utter_offer_ticket"))
-        return events
+        for response in self.ANSWERS[asked] if asked < len(self.ANSWERS) else self.DONE:
+            dispatcher.utter_message(response=response)
+        return [SlotSet("error_code_asks", float(asked + 1))]
