@@ -27,7 +27,15 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ops import nginx
 from ops.services import PYTHON, ROOT, ServiceError, write_endpoints
-from ops.supervise import Console, Program, Supervisor, ignore_signals, run_in_foreground, stop_on_signals
+from ops.supervise import (
+    Console,
+    Program,
+    Supervisor,
+    ignore_signals,
+    port_in_use,
+    run_in_foreground,
+    stop_on_signals,
+)
 
 WORK = ROOT / "var" / "scale"
 NGINX_PORT = 8088
@@ -231,6 +239,10 @@ class ScaleStack:
     def start(self, fresh: bool = True, timeout: float = 420.0) -> "ScaleStack":
         check_services()
         self.work.mkdir(parents=True, exist_ok=True)
+        # before the database is touched: another stack running here would lose its conversations
+        busy = [port for port in (*RASA_PORTS, ACTION_PORT, WEB_PORT, NGINX_PORT) if port_in_use(port)]
+        if busy:
+            raise ServiceError(f"ports already in use (another scale-out runs here?): {busy}")
         prepare_database(fresh=fresh)
         key_prefix = f"xiaoan{self.lock_store}"  # Rasa accepts only letters and digits
         clear_locks(f"{key_prefix}:")

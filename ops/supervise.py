@@ -120,6 +120,24 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def process_groups_alive(groups: Iterable[int]) -> Dict[int, List[int]]:
+    """{process group: [pids]} of the given groups that still have a process (children included)."""
+    wanted = set(groups)
+    alive: Dict[int, List[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        state, group = fields[0], int(fields[2])  # after "(comm)": state, ppid, pgrp
+        if group in wanted and state != "Z":
+            alive.setdefault(group, []).append(int(entry.name))
+    return alive
+
+
 def _die_with_parent() -> None:
     """In the supervisord child: SIGTERM when the command that started it dies (no orphaned servers)."""
     try:
@@ -164,6 +182,15 @@ class Supervisor:
             "[rpcinterface:supervisor]",
             "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface", "",
             "[supervisorctl]", f"serverurl=unix://{_config_value(str(self.socket))}", "",
+        ]
+        lines += [
+            "; a program that dies leaves no child behind (ops/reaper.py)",
+            "[eventlistener:reaper]",
+            f"command={PYTHON} -m ops.reaper",
+            f"directory={_config_value(str(ROOT))}",
+            "events=PROCESS_STATE_EXITED,PROCESS_STATE_BACKOFF", "autorestart=true", "startsecs=1", "priority=1",
+            "stopasgroup=true", "killasgroup=true",
+            f"stderr_logfile={_config_value(str(self.work / 'reaper.log'))}", "",
         ]
         for program in sorted(self.programs.values(), key=lambda p: p.priority):
             command = [PYTHON, "-m", "ops.exec_env", str(self.env_file(program)), "--", *program.argv]
@@ -215,15 +242,18 @@ class Supervisor:
         except (OSError, xmlrpc.client.Error):
             return False
 
+    def check_ports(self) -> None:
+        busy = [f"{p.label} (port {p.port})" for p in self.programs.values() if p.port and port_in_use(p.port)]
+        if busy:
+            raise ServiceError("ports already in use, another server runs there: " + ", ".join(busy))
+
     def start(self, timeout: float = 30.0) -> "Supervisor":
         if self.answering():
             raise ServiceError(
                 f"a supervisor is already running in {self.work} (pid file {self.pidfile}); "
                 "stop it first (Ctrl-C in its terminal)"
             )
-        busy = [f"{p.label} (port {p.port})" for p in self.programs.values() if p.port and port_in_use(p.port)]
-        if busy:
-            raise ServiceError("ports already in use, another server runs there: " + ", ".join(busy))
+        self.check_ports()
         self.socket.unlink(missing_ok=True)
         self.write()
         environment = {**os.environ, **QUIET_ENV}
@@ -312,20 +342,29 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        leftovers = []
-        for name, pids in self.seen_pids.items():
-            for pid in sorted(pids):
-                if pid_alive(pid):
-                    leftovers.append(f"{name} (pid {pid})")
-                    try:
-                        os.killpg(pid, signal.SIGKILL)
-                    except (ProcessLookupError, PermissionError):
-                        try:
-                            os.kill(pid, signal.SIGKILL)
-                        except ProcessLookupError:
-                            pass
+        leftovers = self.left_running()
+        for group in {group for group, _ in leftovers}:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         self.socket.unlink(missing_ok=True)
-        return leftovers
+        return [f"{name} (pid {pid})" for (_, pid), name in zip(leftovers, self._names(leftovers))]
+
+    def left_running(self) -> List["tuple[int, int]"]:
+        """(process group, pid) of every process still alive in a group a program ever led.
+
+        supervisord makes each program the leader of its own process group, so this
+        finds the program's children too (nginx's workers, for instance).
+        """
+        groups = {pid for pids in self.seen_pids.values() for pid in pids}
+        if self.process is not None:
+            groups.add(self.process.pid)
+        return [(group, pid) for group, pids in process_groups_alive(groups).items() for pid in pids]
+
+    def _names(self, leftovers: List["tuple[int, int]"]) -> List[str]:
+        by_group = {pid: name for name, pids in self.seen_pids.items() for pid in pids}
+        return [by_group.get(group, "supervisord") for group, _ in leftovers]
 
 
 # -------------------------------------------------------------------- the person's view
