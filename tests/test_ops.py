@@ -55,3 +55,52 @@ def test_http_api_leaves_loopback_only_with_a_token(host, token, refused):
     assert (problem is not None) == refused
     if refused:
         assert "RASA_AUTH_TOKEN" in problem
+
+
+def test_nginx_leaves_out_servers_that_are_not_ready_but_never_all_of_them(tmp_path):
+    from ops import nginx
+
+    text = nginx.render(tmp_path, 18088, [15101, 15102], down=[15102]).read_text(encoding="utf-8")
+    assert text.count("server 127.0.0.1:15102 max_fails=3 fail_timeout=5s down;") == 3  # all three upstreams
+    assert "15101 max_fails=3 fail_timeout=5s down" not in text
+    text = nginx.render(tmp_path, 18088, [15101, 15102], down=[15101, 15102]).read_text(encoding="utf-8")
+    assert " down;" not in text  # nobody ready: nginx tries them all
+    # a 503 from a server that is not ready sends the message elsewhere; metrics are never served through nginx
+    assert text.count("http_503 non_idempotent;") == 2
+    assert "location = /metrics {\n            return 404;" in text
+    nginx_binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    checked = subprocess.run([nginx_binary, "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_supervisor_configuration_restarts_backs_off_and_stops_whole_groups(tmp_path):
+    from configparser import RawConfigParser
+
+    from ops.supervise import Program, Supervisor
+
+    programs = [Program(name="rasa-1", label="Rasa", argv=["/bin/true"], log=tmp_path / "r.log",
+                        env={"SECRET": 'pa"ss,word%'}, startsecs=10, priority=200),
+                Program(name="actions", label="actions", argv=["/bin/true"], log=tmp_path / "a.log", priority=100)]
+    supervisor = Supervisor(tmp_path, programs)
+    supervisor.write()
+    config = RawConfigParser()
+    config.read(supervisor.conf)
+    rasa = config["program:rasa-1"]
+    assert (rasa["autorestart"], rasa["startsecs"], rasa["startretries"]) == ("true", "10", "5")
+    assert rasa["stopasgroup"] == rasa["killasgroup"] == "true"
+    assert config["eventlistener:reaper"]["events"] == "PROCESS_STATE_EXITED,PROCESS_STATE_BACKOFF"
+    assert config["unix_http_server"]["chmod"] == "0700"
+    # a value supervisor could not quote is in the program's own 0600 file, not in the configuration
+    assert "pa\"ss" not in supervisor.conf.read_text()
+    env_file = supervisor.env_file(programs[0])
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600"
+    assert '"SECRET": "pa\\"ss,word%"' in env_file.read_text()
+    assert [s for s in config.sections() if s.startswith("program:")] == ["program:actions", "program:rasa-1"]
+
+
+def test_the_scale_out_endpoints_keep_a_password_quoted(tmp_path, monkeypatch):
+    monkeypatch.setattr(scale, "PG_PASSWORD", "we:ird #pass")
+    endpoints = yaml.safe_load(scale.scale_endpoints(tmp_path / "e.yml", "atomic", "xiaoanatomic").read_text())
+    assert endpoints["tracker_store"]["password"] == "we:ird #pass"
+    assert oct((tmp_path / "e.yml").stat().st_mode & 0o777) == "0o600"
