@@ -14,7 +14,8 @@ Each conversation is one of several realistic scripts (varied per conversation,
 rotated so that neighbours do not start alike) under a sender id unique to the
 run. A conversation passes when every request got HTTP 200 with a JSON list,
 and its stored tracker holds each user message exactly once, in order, each
-followed by at least one bot reply before the next user message.
+followed by at least one bot reply before the next user message, and the
+bot's stored replies to each message are exactly the texts its sender got.
 
 Prints p50/p95/p99 latency (ms), messages per second, errors, and as its last
 line ``N passed, M failed`` (conversations). Exit code 0 only when nothing
@@ -83,6 +84,7 @@ class Conversation:
     errors: List[str] = field(default_factory=list)
     sent: int = 0
     problems: List[str] = field(default_factory=list)
+    replies: List[List[str]] = field(default_factory=list)  # the texts the sender got, per turn
 
     @property
     def passed(self) -> bool:
@@ -134,6 +136,7 @@ async def talk(
                 if not isinstance(replies, list):
                     conversation.errors.append(f"turn {number}: not a list of replies: {body[:200]}")
                     continue
+                conversation.replies.append([str(m.get("text") or "") for m in replies if isinstance(m, dict)])
                 conversation.latencies_ms.append(elapsed)
         except asyncio.TimeoutError:
             conversation.errors.append(f"turn {number}: no answer within {timeout:.0f} s")
@@ -160,8 +163,11 @@ def verify_events(conversation: Conversation, events: List[Dict[str, Any]]) -> L
         )
     bounds = user_positions + [len(events)]
     for n, start in enumerate(user_positions):
-        if not any(e.get("event") == "bot" for e in events[start + 1 : bounds[n + 1]]):
+        bot = [str(e.get("text") or "") for e in events[start + 1 : bounds[n + 1]] if e.get("event") == "bot"]
+        if not bot:
             problems.append(f"no bot reply after user message {n + 1} ({events[start].get('text')!r})")
+        elif n < len(conversation.replies) and not problems and bot != conversation.replies[n]:
+            problems.append(f"stored replies to message {n + 1} differ from what its sender got")
     return problems
 
 
