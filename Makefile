@@ -13,7 +13,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: install train run shell interactive test test-nlu test-stories test-live test-browser test-faults test-scale scale scale-deps load browser-deps validate pytest lint clean bench bench-quick evidence
+.PHONY: staff-user install train run shell interactive test test-nlu test-stories test-live test-browser test-faults test-scale scale scale-deps load browser-deps validate pytest lint clean bench bench-quick evidence
 
 install: $(STAMP) $(WEB_STAMP)
 
@@ -40,6 +40,12 @@ train: install
 
 run: train
 	@$(BIN)/python -m ops.local
+
+# A staff account for the console (:8090): make staff-user NAME=li ROLE=agent|supervisor, the password
+# from STAFF_PASSWORD or asked for on the terminal. No account exists until one is made.
+staff-user: install
+	@test -n "$(NAME)" -a -n "$(ROLE)" || { echo "usage: make staff-user NAME=<name> ROLE=<agent|supervisor>" >&2; exit 2; }
+	@$(BIN)/python -m console.users --name "$(NAME)" --role "$(ROLE)"
 
 shell: train
 	$(RASA) shell --endpoints endpoints.yml

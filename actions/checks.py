@@ -44,7 +44,12 @@ class _CheckAction(Action, ABC):
         except Exception:  # the back office is down or slow: keep the case, say so
             logger.exception("back-office lookup failed for %s", self.name())
             dispatcher.utter_message(response=BUSY)
-            return [self.step(tracker, key, render("utter_step_outcome_busy"))]
+            step = self.step(tracker, key, render("utter_step_outcome_busy"))
+            from actions.handover import CHECK_FAILED, failed_checks, hand_over
+
+            if failed_checks(tracker, self.name()):  # failed before too: a person follows it up
+                return [step, *await hand_over(dispatcher, tracker, CHECK_FAILED)]
+            return [step]
         say(dispatcher, tracker, answer.response, **answer.values)
         reminder, events = fraud_reminder_once(tracker)
         if reminder:

@@ -5,7 +5,8 @@ ranked highest become buttons (their titles are responses,
 ``utter_reading_<intent>``), with a person as the last choice. Identifiers in
 the message are kept: slot mappings have already stored them, so the reading
 the user picks goes straight to its check. A second fallback in a row offers
-the general choices with a person (``utter_default_again``).
+no more guesses: the conversation goes to a person (queue reason
+``not_understood``, actions/handover.py).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.handover import NOT_UNDERSTOOD, hand_over
 from actions.speech import render
 from xiaoan import content
 
@@ -73,9 +75,8 @@ class ActionOfferReadings(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        if fell_back_before(tracker):
-            dispatcher.utter_message(response="utter_default_again")
-            return []
+        if fell_back_before(tracker):  # two in a row: a person takes over (queue reason not_understood)
+            return await hand_over(dispatcher, tracker, NOT_UNDERSTOOD)
         found = readings(tracker)
         if not found:
             dispatcher.utter_message(response="utter_default")

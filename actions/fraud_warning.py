@@ -18,6 +18,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.handover import queue_quietly
 from actions.speech import render, say
 from actions.tracker_reading import fraud_signals_seen, latest_intent, secrets_masked
 from xiaoan import content
@@ -48,7 +49,8 @@ class ActionFraudWarning(Action):
         if not (reported or is_urgent(signals)):
             return []
         say(dispatcher, tracker, *fraud_warning_parts(signals), sep="\n")
-        return [SlotSet("fraud_reminded", True)]
+        # the case also goes to a person (queue reason fraud_report; actions/handover.py)
+        return [SlotSet("fraud_reminded", True), *await queue_quietly(dispatcher, tracker, "fraud_report")]
 
 
 def privacy_notice(tracker: Tracker) -> Optional[str]:

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.backoffice import get_backoffice, in_worker_thread
 from actions.backoffice.records import CaseDetails
 from actions.checks import BUSY
+from actions.handover import attach_ticket
 from actions.speech import say
 from actions.tracker_reading import fraud_reminder_once, latest_intent, request_key, slot_amount, slot_identifier
 from xiaoan.text.amounts import format_amount
@@ -114,6 +115,7 @@ class ActionCreateTicket(Action):
         reminder, events = fraud_reminder_once(tracker)
         if reminder:
             dispatcher.utter_message(response=reminder)
+        await attach_ticket(tracker, ticket.ticket_id)  # a conversation waiting for staff shows its ticket
         return [SlotSet("ticket_id", ticket.ticket_id), SlotSet(PENDING_KEY_SLOT, None), *events]
 
 

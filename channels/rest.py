@@ -15,11 +15,12 @@ the stored replies instead of being processed again.
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
 from asyncio import CancelledError
-from typing import Any, Awaitable, Callable, Dict, Optional, Tuple, Union
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, Union
 
 import rasa.utils.endpoints
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
@@ -28,7 +29,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
+from channels.staff_notices import rest_messages
 from xiaoan import content
+from xiaoan.handover import get_store
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +79,18 @@ def check_body(raw: bytes) -> Tuple[Optional[Problem], Optional[Dict[str, Any]]]
     return None, payload
 
 
+async def staff_messages_for(sender_id: Optional[str]) -> List[Dict[str, Any]]:
+    """Staff messages not yet delivered to this REST user, taken once (contract §7)."""
+    if not sender_id:
+        return []
+    try:
+        waiting = await asyncio.to_thread(get_store().take_pending, sender_id)
+    except Exception:  # noqa: BLE001 - the store is down: they stay pending for the next message
+        logger.exception("rest: staff messages could not be read")
+        return []
+    return rest_messages(sender_id, waiting)
+
+
 class RestInput(RasaRestInput):
     """`rest`: Rasa's REST channel behind a request check, logging no user text."""
 
@@ -117,6 +132,7 @@ class RestInput(RasaRestInput):
                              (metadata or {}).get("message_id"), sender_id)
             except Exception:  # noqa: BLE001 - the client gets what was said so far, never a 500
                 logger.exception("rest: handling a message of %s failed", sender_id)
-            return response.json(collector.messages)
+            # what staff wrote since the last message (a person holds the conversation: channels/staff.py)
+            return response.json([*await staff_messages_for(sender_id), *collector.messages])
 
         return webhook

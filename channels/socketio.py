@@ -46,6 +46,8 @@ from sanic.response import HTTPResponse
 import engineio
 from socketio import AsyncServer
 
+from channels.staff import deliver_pending_to_session
+
 logger = logging.getLogger(__name__)
 
 Origins = Union[str, List[str]]
@@ -228,6 +230,8 @@ class SocketIOInput(RasaSocketIOInput):
                 await enter_room(sio, sid, data["session_id"], self.namespace)
             await sio.emit("session_confirm", data["session_id"], room=sid, namespace=self.namespace)
             logger.debug(f"User {sid} joined session {data['session_id']}.")
+            if self.session_persistence:  # what staff wrote while the page was closed (channels/staff.py)
+                await deliver_pending_to_session(self, data["session_id"])
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: Text, data: Dict) -> None:

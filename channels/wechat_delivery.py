@@ -27,6 +27,10 @@ TOKEN_REJECTED = {40001, 40014, 42001}  # invalid, malformed, expired access_tok
 class DeliveryError(Exception):
     """The API refused a request (an ``errcode`` other than 0) or was unreachable."""
 
+    def __init__(self, message: str, errcode: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.errcode = errcode
+
 
 class CustomerServiceClient:
     """Sends text to an OpenID through WeChat's customer-service API."""
@@ -71,6 +75,22 @@ class CustomerServiceClient:
                     logger.error("wechat: customer-service send failed: %s", error)
         return sent
 
+    async def deliver(self, openid: str, content: str) -> int:
+        """Sends one text and says what became of it: 0 sent, WeChat's errcode, or -1 (not configured or
+        unreachable). For a message someone waits on (a staff reply), unlike `send_texts`."""
+        if not self.configured:
+            return -1
+        async with aiohttp.ClientSession(timeout=self.timeout) as session:
+            try:
+                await self._send_text(session, openid, content)
+                return 0
+            except DeliveryError as error:
+                logger.error("wechat: customer-service send failed: %s", error)
+                return error.errcode if error.errcode is not None else -1
+            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+                logger.error("wechat: customer-service send failed: %s", error)
+                return -1
+
     async def _send_text(
         self, session: aiohttp.ClientSession, openid: str, content: str
     ) -> None:
@@ -86,7 +106,7 @@ class CustomerServiceClient:
             if errcode in TOKEN_REJECTED and attempt == 1:
                 self._token = None  # revoked or expired early: fetch a new one once
                 continue
-            raise DeliveryError(f"errcode {errcode}: {result.get('errmsg')}")
+            raise DeliveryError(f"errcode {errcode}: {result.get('errmsg')}", errcode)
 
     async def _access_token(self, session: aiohttp.ClientSession) -> str:
         if self._token_lock is None:

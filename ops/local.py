@@ -13,6 +13,9 @@ Rasa binds `RASA_HOST` (127.0.0.1 by default). Its HTTP API is on, so any
 other address needs `RASA_AUTH_TOKEN`, or the start is refused. WeChat settings
 come from the environment (unset: the channel refuses every request); with a
 command, `WECHAT_TOKEN` defaults to a test token so the live tests can sign.
+The staff console (console/) listens on `CONSOLE_PORT` (8090); every process
+shares the hand-over store (`XIAOAN_HANDOVER_URL`, by default the back office's
+database). `XIAOAN_MODELS` runs another model folder than models/.
 Ports: `RASA_PORT` (5005), `ACTION_PORT` (5055), `WEB_PORT` (8080);
 `XIAOAN_RUN_DIR` puts the logs, the supervisor's files and (with it) the
 conversations somewhere other than var/ (the fault tests run a second set).
@@ -61,6 +64,7 @@ class LocalSet:
         self.rasa_port = port("RASA_PORT", 5005)
         self.action_port = port("ACTION_PORT", DEFAULT_ACTION_PORT)
         self.web_port = port("WEB_PORT", 8080)
+        self.console_port = port("CONSOLE_PORT", 8090)
         custom = os.environ.get("XIAOAN_RUN_DIR")
         self.var = Path(custom).resolve() if custom else ROOT / "var"
         self.own_folder = bool(custom)
@@ -74,6 +78,20 @@ class LocalSet:
     @property
     def web_url(self) -> str:
         return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def console_url(self) -> str:
+        return f"http://127.0.0.1:{self.console_port}"
+
+    def handover_env(self) -> dict:
+        """The shared hand-over store (queue, staff, sessions), the same for every process (xiaoan/handover);
+        the staff hours may be overridden (XIAOAN_STAFF_HOURS)."""
+        url = os.environ.get("XIAOAN_HANDOVER_URL") or (
+            f"sqlite:///{self.var / 'backoffice.db'}" if self.own_folder else "")
+        env = {"XIAOAN_HANDOVER_URL": url} if url else {}
+        if os.environ.get("XIAOAN_STAFF_HOURS"):
+            env["XIAOAN_STAFF_HOURS"] = os.environ["XIAOAN_STAFF_HOURS"]
+        return env
 
     def log(self, name: str) -> Path:
         return self.var / f"{name}{self.log_suffix}.log"
@@ -95,6 +113,7 @@ class LocalSet:
         self.work.mkdir(parents=True, exist_ok=True)
         rasa_env = {name: os.environ.get(name, "") for name in WECHAT_VARIABLES}
         rasa_env["WEB_PORT"] = str(self.web_port)
+        rasa_env.update(self.handover_env())
         if self.token:  # in a 0600 file, not on the command line
             token_file = self.work / "auth_token"
             token_file.write_text(self.token, encoding="utf-8")
@@ -103,6 +122,7 @@ class LocalSet:
         actions_env = {"SANIC_HOST": "127.0.0.1", "SANIC_KEEP_ALIVE_TIMEOUT": "75"}
         if self.own_folder:
             actions_env["XIAOAN_BACKOFFICE_URL"] = f"sqlite:///{self.var / 'backoffice.db'}"
+        actions_env.update(self.handover_env())
         rasa = f"http://127.0.0.1:{self.rasa_port}" if reachable_address(self.host) == "127.0.0.1" else self.rasa_url
         programs = [
             Program(
@@ -117,7 +137,7 @@ class LocalSet:
             Program(
                 name="rasa", label=f"Rasa :{self.rasa_port}",
                 argv=[PYTHON, "-m", "xiaoan.runtime", "run", "--enable-api", "-i", self.host, "-p", str(self.rasa_port),
-                      "-m", "models", "--credentials", "credentials.yml", "--endpoints", str(self.endpoints())],
+                      "-m", os.environ.get("XIAOAN_MODELS") or "models", "--credentials", "credentials.yml", "--endpoints", str(self.endpoints())],
                 log=self.log("rasa"), env=rasa_env, port=self.rasa_port,
                 live_url=f"{rasa}/health/live", ready_url=f"{rasa}/health/ready",
                 startsecs=10, priority=200, startup_grace_s=300.0,
@@ -126,6 +146,16 @@ class LocalSet:
                 name="web", label=f"chat page :{self.web_port}", argv=[PYTHON, "web/serve.py"],
                 log=self.log("web"), env={"WEB_PORT": str(self.web_port), "RASA_URL": self.rasa_url}, port=self.web_port,
                 live_url=f"{self.web_url}/health/live", startsecs=2, stopwaitsecs=10, priority=300,
+                startup_grace_s=30.0,
+            ),
+            Program(
+                name="console", label=f"staff console :{self.console_port}", argv=[PYTHON, "-m", "console"],
+                log=self.log("console"), port=self.console_port,
+                env={"CONSOLE_PORT": str(self.console_port), "RASA_URL": rasa, "XIAOAN_ENDPOINTS": str(self.endpoints()),
+                     **{k: v for k, v in rasa_env.items() if k.startswith("XIAOAN_")},
+                     **({"XIAOAN_BACKOFFICE_URL": actions_env["XIAOAN_BACKOFFICE_URL"]}
+                        if "XIAOAN_BACKOFFICE_URL" in actions_env else {})},
+                live_url=f"{self.console_url}/health/live", startsecs=2, stopwaitsecs=10, priority=300,
                 startup_grace_s=30.0,
             ),
         ]
@@ -146,6 +176,8 @@ def banner(servers: LocalSet, console: Console) -> str:
   REST:   curl -s http://{host}:{rasa_port}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
             -d '{{"sender":"demo","message":"POS机一直提示通讯失败"}}'
   Web:    {servers.web_url}/   (chat page)
+  Staff:  {servers.console_url}/   (staff console; first account: make staff-user NAME=<name> ROLE=supervisor,
+          password from STAFF_PASSWORD or asked for; no account exists until one is made)
   WeChat: http://{host}:{rasa_port}/webhooks/wechat/webhook   (set WECHAT_TOKEN etc.)
   Shell:  make shell        (in another terminal)
   Health: {servers.rasa_url}/health/live, /health/ready   Metrics: {servers.rasa_url}/metrics
@@ -183,7 +215,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     if command:
         try:
-            environment = {**os.environ, "RASA_URL": servers.rasa_url, "WEB_URL": servers.web_url}
+            environment = {**os.environ, "RASA_URL": servers.rasa_url, "WEB_URL": servers.web_url,
+                           "CONSOLE_URL": servers.console_url, **servers.handover_env()}
             return subprocess.call(command, cwd=ROOT, env=environment)
         except KeyboardInterrupt:
             return 1

@@ -114,10 +114,13 @@ def test_an_unclear_message_gets_its_likeliest_readings_and_keeps_its_number(dis
     assert dispatcher.messages[0]["text"] == content.render("utter_default_readings")
 
 
-def test_a_second_unclear_message_in_a_row_offers_a_person(dispatcher):
+def test_a_second_unclear_message_in_a_row_goes_to_a_person(dispatcher):
+    """Two fallbacks in a row: the conversation joins the staff queue (reason not_understood; tests/test_handover.py)."""
+    from xiaoan.handover import get_store
+
     earlier = [{"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}},
                {"event": "action", "name": "action_offer_readings"},
                {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}]
     run(ActionOfferReadings(), dispatcher, _unclear([{"name": "error_code", "confidence": 0.4}], events=earlier))
-    assert dispatcher.messages[0]["response"] == "utter_default_again"
-    assert "/request_human" in [b["payload"] for b in content.variant("utter_default_again")["buttons"]]
+    assert dispatcher.messages[0]["response"] == "utter_handover_lead_not_understood"
+    assert get_store().waiting()[0].reason == "not_understood"

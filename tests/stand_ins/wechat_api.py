@@ -14,9 +14,10 @@ from urllib.parse import parse_qs, urlsplit
 
 
 class WeChatApiStandIn:
-    def __init__(self, app_secret: str) -> None:
+    def __init__(self, app_secret: str, port: int = 0, errcode: int = 0) -> None:
         self.app_secret = app_secret
         self.sends: List[Dict[str, Any]] = []
+        self.errcode = errcode  # what every send answers (45015: outside the 48-hour window)
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -42,9 +43,9 @@ class WeChatApiStandIn:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 stand_in.sends.append({"at": time.monotonic(), "body": body})
-                self._json({"errcode": 0, "errmsg": "ok"})
+                self._json({"errcode": stand_in.errcode, "errmsg": "ok" if not stand_in.errcode else "refused"})
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -9,6 +9,8 @@
   answer instead of silence (`xiaoan.runtime.busy`).
 * A message sent again with the same id is answered from the stored replies,
   not processed twice (`xiaoan.runtime.replay`).
+* While a person holds the conversation (paused, xiaoan/handover) the message is
+  stored and nothing else runs: no slot extraction, no notice, no prediction.
 
 Each message is also counted, timed and logged as one JSON event, with its
 intent and the actions that failed (`xiaoan.runtime.metrics`).
@@ -87,6 +89,15 @@ class XiaoanProcessor(MessageProcessor):
         if isinstance(message.output_channel, CollectingOutputChannel):
             return message.output_channel.messages
         return None
+
+    async def run_action_extract_slots(
+        self, output_channel: OutputChannel, tracker: DialogueStateTracker
+    ) -> DialogueStateTracker:
+        """Nothing runs for a conversation a person holds (paused): Rasa would still extract slots and
+        let ``action_validate_slot_mappings`` speak; the user's message is only stored (the console shows it)."""
+        if not self._should_handle_message(tracker):
+            return tracker
+        return await super().run_action_extract_slots(output_channel, tracker)
 
     async def _run_action(
         self,

@@ -1,0 +1,148 @@
+"""action_hand_over, and the one function every hand-over goes through: the conversation joins the staff queue.
+
+Four ways in, each recorded as the queue entry's reason:
+
+* ``request_human``: the user asks for a person (rule: action_create_ticket, action_hand_over);
+* ``fraud_report``: after the fraud warning (actions/fraud_warning.py calls `queue_quietly`);
+  nothing more is said, the bot keeps answering, a person joins when they claim it;
+* ``not_understood``: a second unclear message in a row (actions/fallback.py);
+* ``check_failed``: a back-office check that failed before fails again (actions/checks.py).
+
+With someone on duty (inside the staff hours and a console signed in) the
+conversation is paused: Rasa then stores the user's messages without
+predicting anything (``ConversationPaused``), so the bot is silent until staff
+hand it back or close it in the console. Nobody on duty: the user hears so,
+with the ticket number and when a person will look, the conversation waits in
+the queue, and the bot goes on helping meanwhile. Every hand-over has a ticket:
+one is written (silently, under the message's request key) if the case has none.
+The queue lives in the shared store (xiaoan/handover), never in this process.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.backoffice import get_backoffice, in_worker_thread
+from actions.checks import BUSY
+from actions.speech import render
+from actions.tracker_reading import fraud_reminder_once, request_key
+from xiaoan.handover import duty, get_store
+
+logger = logging.getLogger(__name__)
+
+REQUEST_HUMAN = "request_human"
+FRAUD_REPORT = "fraud_report"
+NOT_UNDERSTOOD = "not_understood"
+CHECK_FAILED = "check_failed"
+LEADS = {NOT_UNDERSTOOD: "utter_handover_lead_not_understood", CHECK_FAILED: "utter_handover_lead_check_failed"}
+
+
+def _channel(tracker: Tracker) -> Optional[str]:
+    return tracker.get_latest_input_channel()
+
+
+async def _ticket(tracker: Tracker) -> Tuple[Optional[str], List[EventType]]:
+    """The case's ticket number, written now if it has none (a failure leaves it without one)."""
+    existing = tracker.get_slot("ticket_id")
+    if existing:
+        return existing, []
+    from actions.tickets import case_from_tracker
+
+    try:
+        ticket = await in_worker_thread(get_backoffice().create_ticket, case_from_tracker(tracker, True),
+                                        request_key(tracker))
+    except Exception:  # noqa: BLE001 - the queue entry still stands; staff see the conversation
+        logger.exception("hand-over: no ticket could be written")
+        return None, []
+    return ticket.ticket_id, [SlotSet("ticket_id", ticket.ticket_id)]
+
+
+def when_text(moment=None) -> str:
+    """When a person will look: the next start of the staff hours, or "once someone signs in"."""
+    hours = duty.staff_hours()
+    day, start = hours.next_opening(moment or duty.now())
+    if day == "today":
+        return render("utter_when_today", time=start)
+    if day == "tomorrow":
+        return render("utter_when_tomorrow", time=start)
+    return render("utter_when_soon")
+
+
+def on_duty() -> bool:
+    return duty.within_hours() and get_store().someone_signed_in()
+
+
+async def _enqueue(tracker: Tracker, reason: str, ticket_id: Optional[str]) -> Tuple[int, bool]:
+    """(how many wait before it, someone on duty)."""
+    _, ahead = await in_worker_thread(get_store().enqueue, tracker.sender_id, _channel(tracker), reason,
+                                      ticket_id, tracker.get_slot("symptom"))
+    return ahead, await in_worker_thread(on_duty)
+
+
+async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> List[EventType]:
+    """Queue the conversation with its reason and tell the user who and when; pause it if someone is on duty."""
+    ticket_id, events = await _ticket(tracker)
+    try:
+        ahead, staffed = await _enqueue(tracker, reason, ticket_id)
+    except Exception:
+        logger.exception("hand-over: the staff queue is unavailable")
+        dispatcher.utter_message(response=BUSY)
+        return events
+    if reason in LEADS:
+        dispatcher.utter_message(response=LEADS[reason])
+    if not staffed:
+        dispatcher.utter_message(response="utter_nobody_on_duty", ticket_id=ticket_id or "-", when=when_text())
+        reminder, reminded = fraud_reminder_once(tracker)
+        if reminder:
+            dispatcher.utter_message(response=reminder)
+        return [*events, *reminded]
+    dispatcher.utter_message(response="utter_handover_queued", ahead=ahead)
+    return [*events, ConversationPaused()]
+
+
+async def queue_quietly(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> List[EventType]:
+    """Queue without pausing, without a word and without a ticket of its own: after a fraud warning the
+    bot's advice stands, it keeps answering and offers a ticket (one written later joins the queue
+    entry); the user hears from a person when one claims the conversation."""
+    try:
+        await _enqueue(tracker, reason, tracker.get_slot("ticket_id"))
+    except Exception:  # noqa: BLE001 - the warning has been given; the queue is the extra
+        logger.exception("hand-over: the staff queue is unavailable")
+    return []
+
+
+async def attach_ticket(tracker: Tracker, ticket_id: str) -> None:
+    """A ticket written while the conversation waits in the queue joins its entry."""
+    try:
+        await in_worker_thread(get_store().attach_ticket, tracker.sender_id, ticket_id)
+    except Exception:  # noqa: BLE001 - the ticket stands; the queue shows it once the store answers
+        logger.exception("hand-over: the ticket could not be attached to the queue entry")
+
+
+class ActionHandOver(Action):
+    """The user asked for a person: queue (reason request_human), say who and when, pause if someone is on duty."""
+
+    def name(self) -> Text:
+        return "action_hand_over"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        return await hand_over(dispatcher, tracker, REQUEST_HUMAN)
+
+
+def failed_checks(tracker: Tracker, action_name: str) -> int:
+    """How many times `action_name` answered with the busy response in this conversation."""
+    count, last_action = 0, None
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind == "action":
+            last_action = event.get("name")
+        elif kind == "bot" and last_action == action_name:
+            if (event.get("metadata") or {}).get("utter_action") == BUSY:
+                count += 1
+    return count

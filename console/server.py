@@ -1,0 +1,552 @@
+"""The staff console: one page (console/static/) and the JSON API under /api/ (contract §7), on CONSOLE_PORT (8090).
+
+    CONSOLE_PORT=8090 RASA_URL=http://127.0.0.1:5005 python -m console
+
+Security: every /api/ call but sign-in needs a session cookie (401 without),
+every POST but sign-in the header ``X-CSRF-Token`` with the session's token
+(403 otherwise), and review and dashboard the supervisor role (403 for an
+agent). Sign-in checks an scrypt hash; 5 failures within 15 minutes lock the
+name for 15 minutes (429, whatever the password). Sessions end after 8 hours,
+or 30 idle minutes. Nothing of a conversation is in the page itself: it comes
+through the API, after sign-in. The page, its script and its styles are the
+only files served; answers carry a strict Content-Security-Policy.
+
+State lives in the shared stores, never here: the hand-over tables
+(xiaoan/handover) and the tracker store (read-only, console/transcripts.py).
+What changes a conversation goes through a Rasa server (channels/staff.py);
+a message that could not reach one is reported ``not_delivered`` and sent
+again in the background until a server answers.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+import aiohttp
+from aiohttp import web
+
+from console.transcripts import CHINA, SCENARIOS, Transcripts, dashboard, nlu_yaml, stories_yaml, tracker_store_url
+from xiaoan.handover import get_store
+from xiaoan.handover.store import LOCK_S, SESSION_ABSOLUTE_S, Handover, HandoverStore, Session
+
+logger = logging.getLogger("console")
+
+STATIC = Path(__file__).resolve().parent / "static"
+COOKIE = "xiaoan_staff"
+CSRF_HEADER = "X-CSRF-Token"
+MAX_TEXT = 2000
+RETRY_EVERY_S = 5.0
+RETRY_FOR_S = 3600.0
+PAGES = {"/": "index.html", "/static/console.js": "console.js", "/static/console.css": "console.css"}
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                 ".css": "text/css; charset=utf-8"}
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+SUPERVISOR = "supervisor"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def rasa_token() -> Optional[str]:
+    token = os.environ.get("RASA_AUTH_TOKEN")
+    path = os.environ.get("XIAOAN_AUTH_TOKEN_FILE")
+    if not token and path and Path(path).exists():
+        token = Path(path).read_text(encoding="utf-8").strip()
+    return token or None
+
+
+class RasaLink:
+    """Calls a Rasa server's staff route; None when no server answered (it is restarting, say)."""
+
+    def __init__(self, url: str, token: Optional[str]) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    async def act(self, body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20))
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            async with self._session.post(f"{self.url}/webhooks/staff/act", json=body, headers=headers) as answer:
+                if answer.status != 200:
+                    logger.warning("staff route answered %s", answer.status)
+                    return None
+                return await answer.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+            logger.warning("no Rasa server answered the staff route: %s", type(error).__name__)
+            return None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def json_error(status: int, error: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": error, **extra}, status=status)
+
+
+def in_thread(function: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+    return asyncio.to_thread(function, *args)
+
+
+def day_range(request: web.Request) -> "tuple[float, float]":
+    """?from=YYYY-MM-DD&to=YYYY-MM-DD (China time, both days included); the last 7 days by default."""
+    today = datetime.now(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def parse(name: str, default: datetime) -> datetime:
+        raw = request.query.get(name)
+        if not raw:
+            return default
+        try:
+            return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=CHINA)
+        except ValueError:
+            raise web.HTTPBadRequest(text=json.dumps({"error": f"{name}: YYYY-MM-DD"}), content_type="application/json")
+
+    start = parse("from", today - timedelta(days=6))
+    end = parse("to", today) + timedelta(days=1)
+    if end <= start:
+        raise web.HTTPBadRequest(text=json.dumps({"error": "to before from"}), content_type="application/json")
+    return start.timestamp(), end.timestamp()
+
+
+class Console:
+    def __init__(self, store: HandoverStore, transcripts: Transcripts, rasa: RasaLink) -> None:
+        self.store = store
+        self.transcripts = transcripts
+        self.rasa = rasa
+        self._retrier: Optional["asyncio.Task[None]"] = None
+
+    # ------------------------------------------------------------------ the app
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self.headers, self.guard], client_max_size=64 * 1024)
+        app["console"] = self
+        routes = [
+            web.get("/health/live", self.live),
+            web.post("/api/login", self.login),
+            web.post("/api/logout", self.logout),
+            web.get("/api/me", self.me),
+            web.get("/api/queue", self.queue),
+            web.get("/api/mine", self.mine),
+            web.post("/api/conversations/{id}/claim", self.claim),
+            web.get("/api/conversations/{id}", self.conversation),
+            web.post("/api/conversations/{id}/messages", self.send),
+            web.post("/api/conversations/{id}/messages/{message_id}/retry", self.retry),
+            web.post("/api/conversations/{id}/slots", self.set_slots),
+            web.post("/api/conversations/{id}/handback", self.handback),
+            web.post("/api/conversations/{id}/close", self.close),
+            web.get("/api/review", self.review),
+            web.post("/api/review/{id}/labels", self.label),
+            web.get("/api/export/nlu", self.export_nlu),
+            web.get("/api/export/story/{id}", self.export_story),
+            web.get("/api/dashboard", self.dashboard),
+        ]
+        routes += [web.get(path, self.page) for path in PAGES]
+        app.add_routes(routes)
+        app.on_startup.append(self._start)
+        app.on_cleanup.append(self._stop)
+        return app
+
+    async def _start(self, _: web.Application) -> None:
+        self._retrier = asyncio.create_task(self._retry_loop())
+
+    async def _stop(self, _: web.Application) -> None:
+        if self._retrier is not None:
+            self._retrier.cancel()
+        await self.rasa.close()
+
+    @web.middleware
+    async def headers(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            answer = await handler(request)
+        except web.HTTPException as problem:
+            answer = problem
+        for name, value in SECURITY_HEADERS.items():
+            answer.headers.setdefault(name, value)
+        if request.path.startswith("/api/"):
+            answer.headers["Cache-Control"] = "no-store"
+        if isinstance(answer, web.HTTPException):
+            raise answer
+        return answer
+
+    @web.middleware
+    async def guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Session (401), CSRF on POST (403) and role (403) for everything under /api/ but sign-in."""
+        if not request.path.startswith("/api/") or request.path == "/api/login":
+            return await handler(request)
+        session = await in_thread(self.store.session, request.cookies.get(COOKIE))
+        if session is None:
+            return json_error(401, "unauthenticated")
+        if request.method not in ("GET", "HEAD") and not _same(request.headers.get(CSRF_HEADER), session.csrf):
+            return json_error(403, "csrf")
+        supervisor_only = request.path.startswith(("/api/review", "/api/export", "/api/dashboard"))
+        if supervisor_only and session.staff.role != SUPERVISOR:
+            return json_error(403, "role")
+        request["session"] = session
+        return await handler(request)
+
+    async def page(self, request: web.Request) -> web.Response:
+        path = STATIC / PAGES[request.path]
+        return web.Response(body=path.read_bytes(), headers={"Content-Type": CONTENT_TYPES[path.suffix],
+                                                              "Cache-Control": "no-cache"})
+
+    async def live(self, _: web.Request) -> web.Response:
+        return web.json_response({"status": "live"})
+
+    # ------------------------------------------------------------------ sign-in
+
+    async def login(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            return json_error(400, "json")
+        if not isinstance(body, dict) or not isinstance(body.get("username"), str) \
+                or not isinstance(body.get("password"), str):
+            return json_error(400, "username and password")
+        outcome, member = await in_thread(self.store.sign_in, body["username"], body["password"])
+        if outcome == "locked":
+            return web.json_response({"error": "locked", "retry_after_s": LOCK_S}, status=429,
+                                     headers={"Retry-After": str(LOCK_S)})
+        if member is None:
+            return json_error(401, "wrong")
+        token, csrf = await in_thread(self.store.open_session, member)
+        answer = web.json_response({"csrf": csrf, "username": member.username, "staff_id": member.staff_no,
+                                    "role": member.role})
+        answer.set_cookie(COOKIE, token, max_age=SESSION_ABSOLUTE_S, httponly=True, samesite="Strict", path="/",
+                          secure=os.environ.get("CONSOLE_SECURE_COOKIE") == "1")
+        logger.info("staff %s signed in", member.staff_no)
+        return answer
+
+    async def logout(self, request: web.Request) -> web.Response:
+        session: Session = request["session"]
+        await in_thread(self.store.end_session, session.token_hash)
+        answer = web.json_response({"ok": True})
+        answer.del_cookie(COOKIE, path="/")
+        return answer
+
+    async def me(self, request: web.Request) -> web.Response:
+        session: Session = request["session"]
+        return web.json_response({"username": session.staff.username, "staff_id": session.staff.staff_no,
+                                  "role": session.staff.role, "csrf": session.csrf})
+
+    # ------------------------------------------------------------------ the queue
+
+    @staticmethod
+    def _queue_item(handover: Handover, now: float, numbers: Dict[int, str]) -> Dict[str, Any]:
+        return {"conversation_id": handover.conversation_id, "channel": handover.channel, "reason": handover.reason,
+                "waiting_s": round(now - handover.queued_at, 1), "ticket": handover.ticket_id,
+                "scenario": handover.scenario, "status": handover.status,
+                "claimed_by": numbers.get(handover.claimed_by) if handover.claimed_by else None}
+
+    async def queue(self, _: web.Request) -> web.Response:
+        waiting, numbers = await in_thread(self.store.waiting), await in_thread(self.store.staff_numbers)
+        now = time.time()
+        return web.json_response([self._queue_item(h, now, numbers) for h in waiting])
+
+    async def mine(self, request: web.Request) -> web.Response:
+        session: Session = request["session"]
+        held, numbers = await in_thread(self.store.held_by, session.staff.id), await in_thread(self.store.staff_numbers)
+        now = time.time()
+        return web.json_response([self._queue_item(h, now, numbers) for h in held])
+
+    async def claim(self, request: web.Request) -> web.Response:
+        session: Session = request["session"]
+        conversation_id = request.match_info["id"]
+        outcome, handover = await in_thread(self.store.claim, conversation_id, session.staff.id)
+        if outcome == "not_queued":
+            return json_error(404, "not_queued")
+        if outcome == "taken":
+            assert handover is not None
+            numbers = await in_thread(self.store.staff_numbers)
+            return json_error(409, "taken", claimed_by=numbers.get(handover.claimed_by))
+        assert handover is not None
+        delivery = None
+        if outcome == "claimed":
+            from channels.staff_notices import notice_text
+
+            text = notice_text("joined", session.staff.staff_no)
+            delivery = await self._say(handover, session, "joined", text, pause=True)
+        return web.json_response({"conversation_id": conversation_id, "claimed_by": session.staff.staff_no,
+                                  "ticket": handover.ticket_id, "notice": delivery})
+
+    # ------------------------------------------------------------------ a conversation
+
+    async def _held(self, request: web.Request, must_hold: bool) -> "tuple[Optional[Handover], Optional[web.Response]]":
+        """The conversation's active hand-over, if this staff member may see it (or, `must_hold`, act on it)."""
+        session: Session = request["session"]
+        handover = await in_thread(self.store.active, request.match_info["id"])
+        if must_hold:
+            if handover is None or handover.status != "claimed":
+                return None, json_error(409, "not_claimed")
+            if handover.claimed_by != session.staff.id:
+                return None, json_error(409, "held_by_another")
+            return handover, None
+        if session.staff.role == SUPERVISOR:
+            return handover, None
+        if handover is None or (handover.status == "claimed" and handover.claimed_by != session.staff.id):
+            return None, json_error(403, "not_yours")
+        return handover, None
+
+    async def conversation(self, request: web.Request) -> web.Response:
+        handover, refused = await self._held(request, must_hold=False)
+        if refused is not None:
+            return refused
+        conversation_id = request.match_info["id"]
+        found = await in_thread(self.transcripts.conversation, conversation_id)
+        if found is None:
+            return json_error(404, "unknown")
+        latest = handover or await in_thread(self.store.latest, conversation_id)
+        sent = await in_thread(self.store.messages_of, conversation_id)
+        ticket_id = (latest.ticket_id if latest else None) or found.slots.get("ticket_id")
+        ticket: Optional[Dict[str, Any]] = None
+        if ticket_id:
+            ticket = {"ticket_id": ticket_id, "details": await in_thread(_ticket_details, ticket_id)}
+            if latest is not None:
+                ticket.update(reason=latest.reason, status=latest.status, note=latest.note)
+        session: Session = request["session"]
+        labels = await in_thread(self.store.labels, conversation_id) if session.staff.role == SUPERVISOR else []
+        return web.json_response({
+            "conversation_id": conversation_id,
+            "channel": found.channel,
+            "paused": found.paused,
+            "messages": [m.as_json() for m in found.messages],
+            "slots": {k: v for k, v in found.slots.items() if v is not None},
+            "ticket": ticket,
+            "handover": latest.as_json() if latest else None,
+            "staff_messages": [{k: m[k] for k in ("id", "kind", "text", "status", "detail", "created_at", "staff_no")}
+                               for m in sent],
+            "labels": [{"time": lab["event_time"], "intent": lab["intent"]} for lab in labels],
+        })
+
+    async def _say(self, handover: Handover, session: Session, kind: str, text: str, pause: bool = False,
+                   resume: bool = False, slots: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        message_id = await in_thread(self.store.add_message, handover.conversation_id, handover.id,
+                                     session.staff.staff_no, kind, text, handover.channel)
+        return await self._push(handover.conversation_id, message_id, kind, text, session.staff.staff_no,
+                                pause=pause, resume=resume, slots=slots)
+
+    async def _push(self, conversation_id: str, message_id: str, kind: str, text: str, staff_no: Optional[str],
+                    pause: bool = False, resume: bool = False, slots: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        body = {"conversation_id": conversation_id, "pause": pause, "resume": resume, "slots": slots or {},
+                "messages": [{"id": message_id, "text": text, "from": "staff" if kind == "staff" else "bot",
+                              "staff_id": staff_no, "kind": kind}]}
+        answer = await self.rasa.act(body)
+        if answer is None:
+            await in_thread(self.store.set_status, message_id, "not_delivered", "rasa_unreachable")
+            return {"id": message_id, "status": "not_delivered", "detail": "rasa_unreachable", "paused": None}
+        outcome = (answer.get("messages") or [{}])[0]
+        return {"id": message_id, "status": outcome.get("status"), "detail": outcome.get("detail"),
+                "paused": answer.get("paused")}
+
+    async def send(self, request: web.Request) -> web.Response:
+        handover, refused = await self._held(request, must_hold=True)
+        if refused is not None:
+            return refused
+        assert handover is not None
+        text = await _text_field(request, "text")
+        if text is None:
+            return json_error(400, "text")
+        outcome = await self._say(handover, request["session"], "staff", text, pause=True)
+        return web.json_response(outcome, status=503 if outcome["status"] == "not_delivered" else 200)
+
+    async def retry(self, request: web.Request) -> web.Response:
+        handover, refused = await self._held(request, must_hold=True)
+        if refused is not None:
+            return refused
+        message = await in_thread(self.store.message, request.match_info["message_id"])
+        if message is None or message["conversation_id"] != request.match_info["id"]:
+            return json_error(404, "unknown")
+        outcome = await self._resend(message)
+        return web.json_response(outcome, status=503 if outcome["status"] == "not_delivered" else 200)
+
+    async def _resend(self, message: Dict[str, Any]) -> Dict[str, Any]:
+        kind = message["kind"]
+        return await self._push(message["conversation_id"], message["id"], kind, message["text"], message["staff_no"],
+                                pause=kind in ("staff", "joined"), resume=kind in ("handed_back", "closed"))
+
+    async def _retry_loop(self) -> None:
+        """Messages no Rasa server took (it was restarting) are sent again until one does."""
+        while True:
+            await asyncio.sleep(RETRY_EVERY_S)
+            try:
+                for message in await in_thread(self.store.undelivered, 0.0, ("not_delivered",), time.time() - RETRY_FOR_S):
+                    if (message.get("detail") or "") != "rasa_unreachable":
+                        continue
+                    outcome = await self._resend(message)
+                    if outcome["status"] == "not_delivered":
+                        break  # still no server: try again later
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the store is down: next round
+                logger.exception("retrying undelivered staff messages failed")
+
+    async def set_slots(self, request: web.Request) -> web.Response:
+        handover, refused = await self._held(request, must_hold=True)
+        if refused is not None:
+            return refused
+        body = await _json(request)
+        slots = body.get("slots") if isinstance(body, dict) else None
+        if not isinstance(slots, dict) or not all(isinstance(k, str) for k in slots):
+            return json_error(400, "slots")
+        answer = await self.rasa.act({"conversation_id": request.match_info["id"], "slots": slots, "messages": []})
+        if answer is None:
+            return json_error(503, "rasa_unreachable")
+        return web.json_response({"ok": True})
+
+    async def handback(self, request: web.Request) -> web.Response:
+        handover, refused = await self._held(request, must_hold=True)
+        if refused is not None:
+            return refused
+        assert handover is not None
+        session: Session = request["session"]
+        body = await _json(request)
+        slots = body.get("slots") if isinstance(body, dict) and isinstance(body.get("slots"), dict) else None
+        if not await in_thread(self.store.finish, handover.id, session.staff.id, "handed_back"):
+            return json_error(409, "not_claimed")
+        from channels.staff_notices import notice_text
+
+        outcome = await self._say(handover, session, "handed_back", notice_text("handed_back", session.staff.staff_no),
+                                  resume=True, slots=slots)
+        return web.json_response({"ok": True, "notice": outcome})
+
+    async def close(self, request: web.Request) -> web.Response:
+        handover, refused = await self._held(request, must_hold=True)
+        if refused is not None:
+            return refused
+        assert handover is not None
+        session: Session = request["session"]
+        note = await _text_field(request, "note")
+        if note is None:
+            return json_error(400, "note")
+        if not await in_thread(self.store.finish, handover.id, session.staff.id, "closed", note):
+            return json_error(409, "not_claimed")
+        from channels.staff_notices import notice_text
+
+        outcome = await self._say(handover, session, "closed",
+                                  notice_text("closed", session.staff.staff_no, handover.ticket_id, note), resume=True)
+        return web.json_response({"ok": True, "ticket": handover.ticket_id, "notice": outcome})
+
+    # ------------------------------------------------------------------ review and dashboard
+
+    async def review(self, request: web.Request) -> web.Response:
+        start, end = day_range(request)
+        conversations = await in_thread(self.transcripts.conversations_between, start, end)
+        handed = await in_thread(self.store.handovers_of, [c.conversation_id for c in conversations])
+        wanted = {name for name in ("fallback", "low_confidence", "fraud_report", "failed_check", "handover")
+                  if request.query.get(name) in ("1", "true")}
+        channel, scenario = request.query.get("channel"), request.query.get("scenario")
+        items = []
+        for found in conversations:
+            flags = {**found.flags(), "handover": found.conversation_id in handed}
+            if any(not flags[name] for name in wanted) or (channel and found.channel != channel) \
+                    or (scenario and found.scenario() != scenario):
+                continue
+            users = found.user_messages()
+            items.append({"conversation_id": found.conversation_id, "channel": found.channel,
+                          "started": found.started, "scenario": found.scenario(), "user_messages": len(users),
+                          "first_message": users[0].text[:60] if users else "", "flags": flags,
+                          "reasons": sorted({h.reason for h in handed.get(found.conversation_id, [])})})
+        return web.json_response({"conversations": items, "scenarios": list(SCENARIOS)})
+
+    async def label(self, request: web.Request) -> web.Response:
+        session: Session = request["session"]
+        body = await _json(request)
+        if not isinstance(body, dict) or not isinstance(body.get("intent"), str) \
+                or not isinstance(body.get("time"), (int, float)):
+            return json_error(400, "time and intent")
+        found = await in_thread(self.transcripts.conversation, request.match_info["id"])
+        message = next((m for m in (found.user_messages() if found else []) if m.time == body["time"]), None)
+        if message is None:
+            return json_error(404, "unknown message")
+        await in_thread(self.store.add_label, request.match_info["id"], message.time, message.text, body["intent"],
+                        session.staff.id)
+        return web.json_response({"ok": True})
+
+    async def export_nlu(self, _: web.Request) -> web.Response:
+        marked = await in_thread(self.store.labels)
+        return web.Response(text=nlu_yaml(marked), content_type="text/yaml", charset="utf-8",
+                            headers={"Content-Disposition": 'attachment; filename="reviewed_nlu.yml"'})
+
+    async def export_story(self, request: web.Request) -> web.Response:
+        conversation_id = request.match_info["id"]
+        found = await in_thread(self.transcripts.conversation, conversation_id)
+        if found is None:
+            return json_error(404, "unknown")
+        marks = {lab["event_time"]: lab["intent"] for lab in await in_thread(self.store.labels, conversation_id)}
+        text = stories_yaml([found.story(f"reviewed {conversation_id}", marks)])
+        return web.Response(text=text, content_type="text/yaml", charset="utf-8",
+                            headers={"Content-Disposition": 'attachment; filename="reviewed_story.yml"'})
+
+    async def dashboard(self, request: web.Request) -> web.Response:
+        start, end = day_range(request)
+        conversations = await in_thread(self.transcripts.conversations_between, start, end)
+        handovers = await in_thread(self.store.handovers_between, start, end)
+        return web.json_response(dashboard(conversations, handovers, start, end))
+
+
+def _same(given: Optional[str], expected: str) -> bool:
+    import hmac
+
+    return bool(given) and hmac.compare_digest(str(given).encode(), expected.encode())
+
+
+async def _json(request: web.Request) -> Any:
+    try:
+        return await request.json() if request.can_read_body else {}
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+async def _text_field(request: web.Request, name: str) -> Optional[str]:
+    body = await _json(request)
+    value = body.get(name) if isinstance(body, dict) else None
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+        return None
+    return value.strip()
+
+
+def _ticket_details(ticket_id: str) -> Optional[Dict[str, Any]]:
+    from actions.backoffice import get_backoffice
+
+    try:
+        ticket = get_backoffice().find_ticket(ticket_id)
+    except Exception:  # noqa: BLE001 - the ticket number is still shown
+        logger.exception("ticket lookup failed")
+        return None
+    return {"created_at": ticket.created_at, **ticket.details.__dict__} if ticket else None
+
+
+def build(rasa_url: Optional[str] = None) -> Console:
+    return Console(get_store(), Transcripts(tracker_store_url()),
+                   RasaLink(rasa_url or os.environ.get("RASA_URL") or "http://127.0.0.1:5005", rasa_token()))
+
+
+def main() -> None:
+    from xiaoan.runtime import logs
+
+    if logs.json_logging_wanted():  # under make run / make scale: JSON lines like every other process
+        logs.use_json_logging(logging.INFO)
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    port = int(os.environ.get("CONSOLE_PORT") or 8090)
+    host = os.environ.get("CONSOLE_HOST") or "127.0.0.1"
+    web.run_app(build().app(), host=host, port=port, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["Console", "build", "main", "List"]

@@ -1,0 +1,468 @@
+/* 小安 staff console: one page over the JSON API (/api/, contract §7). Text is always set with
+   textContent: nothing a user typed is ever read as HTML. */
+(function () {
+  "use strict";
+
+  var LABELS = {
+    reason: { request_human: "用户要求转人工", fraud_report: "诈骗举报", not_understood: "连续两次没听懂", check_failed: "查询连续失败" },
+    channel: { rest: "REST", socketio: "网页", wechat: "微信" },
+    scenario: {
+      transfer_failed: "转账失败", terminal_fault: "终端故障", network_issue: "网络/通讯", account_problem: "账户问题",
+      input_error: "输入错误", system_delay: "处理中", charged_but_failed: "扣款未成功", payee_not_received: "对方未收到",
+      recipient_bank_issue: "收款行问题", funds_returned: "退票/退回", error_code: "错误码",
+    },
+    status: {
+      sending: "发送中", delivered: "已送达", pending: "待送达：用户下次发消息或重新打开页面时送达",
+      window_closed: "未送达：超出微信48小时客服消息窗口，已保存在工单上", not_delivered: "未送达：服务暂时不可用，正在自动重试",
+    },
+    kind: { staff: "回复", joined: "接入通知", handed_back: "转回通知", closed: "结案通知" },
+    from: { user: "用户", bot: "小安", staff: "人工客服" },
+    slot: {
+      symptom: "问题", amount: "金额", card_tail: "卡号后四位", terminal_id: "终端号", reference_number: "参考号",
+      bank: "银行", error_code: "错误码", ticket_id: "工单号", steps_done: "已做排查", check_kind: "需要的查询",
+    },
+    flag: { fallback: "未听懂", low_confidence: "低置信度", handover: "转人工", fraud_report: "诈骗举报", failed_check: "查询失败" },
+    handover: { waiting: "排队中", claimed: "人工处理中", handed_back: "已转回小安", closed: "已结案" },
+  };
+  var INTENTS = ["transfer_failed", "terminal_fault", "network_issue", "account_problem", "input_error", "system_delay",
+    "charged_but_failed", "payee_not_received", "recipient_bank_issue", "funds_returned", "error_code", "ask_arrival_time",
+    "ask_contact_bank", "ask_retry", "ask_verify_payee", "ask_alternatives", "ask_prevention", "ask_apply_pos",
+    "fraud_report", "inform", "greet", "goodbye", "affirm", "deny", "thank", "bot_challenge", "request_human", "out_of_scope"];
+
+  var state = { me: null, csrf: null, view: null, conversation: null, timer: null };
+
+  function $(id) { return document.getElementById(id); }
+  function label(group, key) { return (LABELS[group] && LABELS[group][key]) || key || "—"; }
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (cls) node.className = cls;
+    return node;
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+  function duration(seconds) {
+    seconds = Math.max(0, Math.round(seconds));
+    if (seconds < 60) return seconds + " 秒";
+    if (seconds < 3600) return Math.floor(seconds / 60) + " 分 " + (seconds % 60) + " 秒";
+    return Math.floor(seconds / 3600) + " 小时 " + Math.floor((seconds % 3600) / 60) + " 分";
+  }
+  function clock(stamp) {
+    var d = new Date(stamp * 1000);
+    return d.toLocaleString("zh-CN", { hour12: false });
+  }
+  function isoDay(date) {
+    var local = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
+    return local.toISOString().slice(0, 10);
+  }
+
+  function api(method, path, body) {
+    var options = { method: method, credentials: "same-origin", headers: {} };
+    if (method !== "GET") {
+      options.headers["X-CSRF-Token"] = state.csrf || "";
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body || {});
+    }
+    return fetch(path, options).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (response.status === 401 && path !== "/api/login") showLogin();
+        return { status: response.status, data: data };
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- views
+
+  function show(view) {
+    state.view = view;
+    if (state.timer) { clearInterval(state.timer); state.timer = null; }
+    Array.prototype.forEach.call(document.querySelectorAll(".view"), function (section) {
+      section.hidden = section.id !== "view-" + view;
+    });
+    Array.prototype.forEach.call(document.querySelectorAll(".nav"), function (button) {
+      button.classList.toggle("active", button.getAttribute("data-view") === view);
+    });
+  }
+
+  function showLogin() {
+    state.me = null;
+    $("bar").hidden = true;
+    show("login");
+  }
+
+  function signedIn(me) {
+    state.me = me;
+    state.csrf = me.csrf;
+    $("bar").hidden = false;
+    $("who").textContent = me.username + " · 工号" + me.staff_id + " · " + (me.role === "supervisor" ? "主管" : "客服");
+    Array.prototype.forEach.call(document.querySelectorAll(".supervisor-only"), function (node) {
+      node.hidden = me.role !== "supervisor";
+    });
+    openQueue();
+  }
+
+  $("login-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = event.target;
+    $("login-error").textContent = "";
+    api("POST", "/api/login", { username: form.username.value, password: form.password.value }).then(function (r) {
+      if (r.status === 200) {
+        form.password.value = "";
+        signedIn(r.data);
+      } else if (r.status === 429) {
+        $("login-error").textContent = "尝试次数过多，该账号已暂时锁定，请 15 分钟后再试。";
+      } else {
+        $("login-error").textContent = "用户名或密码不正确。";
+      }
+    });
+  });
+
+  $("logout").addEventListener("click", function () {
+    api("POST", "/api/logout").then(showLogin);
+  });
+
+  Array.prototype.forEach.call(document.querySelectorAll(".nav"), function (button) {
+    button.addEventListener("click", function () {
+      var view = button.getAttribute("data-view");
+      if (view === "queue") openQueue();
+      else if (view === "review") openReview();
+      else openDashboard();
+    });
+  });
+
+  // ---------------------------------------------------------------- queue
+
+  function queueRow(item, withClaim) {
+    var row = el("tr");
+    row.appendChild(el("td", item.conversation_id, "mono"));
+    row.appendChild(el("td", label("channel", item.channel)));
+    row.appendChild(el("td", label("scenario", item.scenario)));
+    row.appendChild(el("td", label("reason", item.reason)));
+    if (withClaim) row.appendChild(el("td", duration(item.waiting_s)));
+    row.appendChild(el("td", item.ticket || "—", "mono"));
+    var cell = el("td");
+    var open = el("button", withClaim ? "接入" : "打开");
+    open.type = "button";
+    open.addEventListener("click", function () {
+      if (withClaim) claim(item.conversation_id);
+      else openConversation(item.conversation_id);
+    });
+    cell.appendChild(open);
+    row.appendChild(cell);
+    return row;
+  }
+
+  function refreshQueue() {
+    api("GET", "/api/queue").then(function (r) {
+      if (r.status !== 200) return;
+      var rows = $("queue-rows");
+      clear(rows);
+      r.data.forEach(function (item) { rows.appendChild(queueRow(item, true)); });
+      $("queue-empty").hidden = r.data.length > 0;
+    });
+    api("GET", "/api/mine").then(function (r) {
+      if (r.status !== 200) return;
+      var rows = $("mine-rows");
+      clear(rows);
+      r.data.forEach(function (item) { rows.appendChild(queueRow(item, false)); });
+    });
+  }
+
+  function openQueue() {
+    show("queue");
+    refreshQueue();
+    state.timer = setInterval(refreshQueue, 3000);
+  }
+
+  function claim(id) {
+    $("queue-error").textContent = "";
+    api("POST", "/api/conversations/" + encodeURIComponent(id) + "/claim").then(function (r) {
+      if (r.status === 200) openConversation(id);
+      else if (r.status === 409) $("queue-error").textContent = "这个会话已被工号" + (r.data.claimed_by || "?") + "接入。";
+      else $("queue-error").textContent = "接入失败，请稍后再试。";
+      refreshQueue();
+    });
+  }
+
+  // ---------------------------------------------------------------- a conversation
+
+  function renderTranscript(list, messages, options) {
+    clear(list);
+    var labels = {};
+    (options && options.labels || []).forEach(function (lab) { labels[lab.time] = lab.intent; });
+    messages.forEach(function (message) {
+      var item = el("li", null, "msg from-" + message.from);
+      var who = label("from", message.from) + (message.staff_id ? " 工号" + message.staff_id : "");
+      var head = el("div", who + " · " + clock(message.time), "meta");
+      if (message.from === "user" && message.intent) {
+        head.appendChild(el("span", " 意图 " + message.intent + (message.confidence != null ? " " + message.confidence.toFixed(2) : ""), "intent"));
+      }
+      item.appendChild(head);
+      item.appendChild(el("div", message.text, "text"));
+      if (options && options.review && message.from === "user") {
+        var picker = el("select");
+        INTENTS.concat(["nlu_fallback"]).forEach(function (name) {
+          var option = el("option", name);
+          option.value = name;
+          picker.appendChild(option);
+        });
+        picker.value = labels[message.time] || message.intent || "inform";
+        var mark = el("button", labels[message.time] ? "已标注，改为" : "标注正确意图");
+        mark.type = "button";
+        mark.addEventListener("click", function () {
+          api("POST", "/api/review/" + encodeURIComponent(options.id) + "/labels", { time: message.time, intent: picker.value })
+            .then(function (r) { mark.textContent = r.status === 200 ? "已标注：" + picker.value : "标注失败"; });
+        });
+        var tools = el("div", null, "label-tools");
+        tools.appendChild(picker);
+        tools.appendChild(mark);
+        item.appendChild(tools);
+      }
+      list.appendChild(item);
+    });
+  }
+
+  function renderPairs(node, pairs) {
+    clear(node);
+    pairs.forEach(function (pair) {
+      node.appendChild(el("dt", pair[0]));
+      node.appendChild(el("dd", pair[1]));
+    });
+  }
+
+  function refreshConversation() {
+    var id = state.conversation;
+    api("GET", "/api/conversations/" + encodeURIComponent(id)).then(function (r) {
+      if (r.status !== 200) {
+        $("conv-error").textContent = r.status === 403 ? "这个会话不在您的处理范围内。" : "读取会话失败。";
+        return;
+      }
+      var data = r.data;
+      var list = $("transcript");
+      var atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 20;
+      renderTranscript(list, data.messages);
+      if (atBottom) list.scrollTop = list.scrollHeight;
+      var handover = data.handover || {};
+      var mine = handover.status === "claimed" && state.me && handover.claimed_by === state.me.staff_db_id;
+      $("conv-state").textContent = "（" + label("channel", data.channel) + " · " + label("handover", handover.status) +
+        (data.paused ? " · 小安暂停中" : " · 小安在回答") + "）";
+      renderPairs($("slots"), Object.keys(data.slots).filter(function (k) { return k !== "fraud_reminded"; }).map(function (k) {
+        var value = data.slots[k];
+        return [label("slot", k), Array.isArray(value) ? value.join("；") : String(value)];
+      }));
+      var ticket = data.ticket;
+      var pairs = [];
+      if (ticket) {
+        pairs.push(["工单号", ticket.ticket_id]);
+        if (ticket.reason) pairs.push(["转人工原因", label("reason", ticket.reason)]);
+        if (ticket.status) pairs.push(["状态", label("handover", ticket.status)]);
+        if (ticket.note) pairs.push(["处理说明", ticket.note]);
+        if (ticket.details && ticket.details.created_at) pairs.push(["登记时间", ticket.details.created_at]);
+      } else {
+        pairs.push(["工单号", "（尚无）"]);
+      }
+      renderPairs($("ticket"), pairs);
+      var deliveries = $("deliveries");
+      clear(deliveries);
+      data.staff_messages.forEach(function (message) {
+        var item = el("li", null, "delivery status-" + message.status);
+        item.appendChild(el("span", label("kind", message.kind) + "：" + message.text.slice(0, 40)));
+        item.appendChild(el("small", label("status", message.status)));
+        if (message.status === "not_delivered") {
+          var again = el("button", "重发");
+          again.type = "button";
+          again.addEventListener("click", function () {
+            api("POST", "/api/conversations/" + encodeURIComponent(id) + "/messages/" + encodeURIComponent(message.id) + "/retry")
+              .then(refreshConversation);
+          });
+          item.appendChild(again);
+        }
+        deliveries.appendChild(item);
+      });
+      $("claim-here").hidden = handover.status !== "waiting";
+      void mine;
+    });
+  }
+
+  function openConversation(id) {
+    show("conversation");
+    state.conversation = id;
+    $("conv-id").textContent = id;
+    $("conv-error").textContent = "";
+    clear($("transcript"));
+    refreshConversation();
+    state.timer = setInterval(refreshConversation, 2000);
+  }
+
+  function conversationAction(path, body, done) {
+    $("conv-error").textContent = "";
+    return api("POST", "/api/conversations/" + encodeURIComponent(state.conversation) + path, body).then(function (r) {
+      if (r.status === 409) $("conv-error").textContent = "您没有接入这个会话（或已被他人接入/已结束）。";
+      else if (r.status === 503) $("conv-error").textContent = "消息未送达：服务暂时不可用，已保存并会自动重试。";
+      else if (r.status !== 200) $("conv-error").textContent = "操作失败（" + r.status + "）。";
+      if (done) done(r);
+      refreshConversation();
+      return r;
+    });
+  }
+
+  $("reply-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var box = event.target.text;
+    var text = box.value.trim();
+    if (!text) return;
+    conversationAction("/messages", { text: text }, function (r) {
+      if (r.status === 200 || r.status === 503) box.value = "";
+      if (r.status === 200 && r.data.status === "window_closed") $("conv-error").textContent = label("status", "window_closed");
+    });
+  });
+
+  $("handback-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var amount = event.target.amount.value.trim();
+    var body = amount ? { slots: { amount: amount } } : {};
+    conversationAction("/handback", body, function (r) { if (r.status === 200) openQueue(); });
+  });
+
+  $("close-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var note = event.target.note.value.trim();
+    if (!note) { $("conv-error").textContent = "结案前请写处理说明。"; return; }
+    conversationAction("/close", { note: note }, function (r) { if (r.status === 200) { event.target.note.value = ""; openQueue(); } });
+  });
+
+  $("claim-here").addEventListener("click", function () { claim(state.conversation); });
+
+  // ---------------------------------------------------------------- review
+
+  function defaultRange(form) {
+    if (!form.from.value) form.from.value = isoDay(new Date(Date.now() - 6 * 86400000));
+    if (!form.to.value) form.to.value = isoDay(new Date());
+  }
+
+  function openReview() {
+    show("review");
+    var form = $("review-form");
+    defaultRange(form);
+    var select = $("review-scenario");
+    if (select.options.length === 1) {
+      Object.keys(LABELS.scenario).forEach(function (key) {
+        var option = el("option", LABELS.scenario[key]);
+        option.value = key;
+        select.appendChild(option);
+      });
+    }
+    loadReview();
+  }
+
+  function loadReview() {
+    var form = $("review-form");
+    var params = new URLSearchParams();
+    ["from", "to", "channel", "scenario"].forEach(function (name) { if (form[name].value) params.set(name, form[name].value); });
+    ["fallback", "low_confidence", "handover", "fraud_report", "failed_check"].forEach(function (name) {
+      if (form[name].checked) params.set(name, "1");
+    });
+    api("GET", "/api/review?" + params.toString()).then(function (r) {
+      var rows = $("review-rows");
+      clear(rows);
+      if (r.status !== 200) { $("review-error").textContent = "读取失败（" + r.status + "）。"; return; }
+      r.data.conversations.forEach(function (item) {
+        var row = el("tr");
+        var link = el("button", item.conversation_id, "link mono");
+        link.type = "button";
+        link.addEventListener("click", function () { openReviewConversation(item.conversation_id); });
+        var cell = el("td");
+        cell.appendChild(link);
+        row.appendChild(cell);
+        row.appendChild(el("td", clock(item.started)));
+        row.appendChild(el("td", label("channel", item.channel)));
+        row.appendChild(el("td", label("scenario", item.scenario)));
+        row.appendChild(el("td", item.user_messages));
+        row.appendChild(el("td", Object.keys(item.flags).filter(function (k) { return item.flags[k]; })
+          .map(function (k) { return label("flag", k); }).join("、")));
+        row.appendChild(el("td", item.first_message));
+        rows.appendChild(row);
+      });
+    });
+  }
+
+  $("review-form").addEventListener("submit", function (event) { event.preventDefault(); loadReview(); });
+
+  function openReviewConversation(id) {
+    api("GET", "/api/conversations/" + encodeURIComponent(id)).then(function (r) {
+      if (r.status !== 200) return;
+      $("review-detail").hidden = false;
+      $("review-id").textContent = id;
+      $("review-story").href = "/api/export/story/" + encodeURIComponent(id);
+      renderTranscript($("review-transcript"), r.data.messages, { review: true, id: id, labels: r.data.labels });
+    });
+  }
+
+  // ---------------------------------------------------------------- dashboard
+
+  function bars(node, items, valueOf, nameOf) {
+    clear(node);
+    var max = Math.max.apply(null, items.map(valueOf).concat([1]));
+    var ns = "http://www.w3.org/2000/svg";
+    var rowHeight = 26, width = 420, labelWidth = 120;
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 " + width + " " + Math.max(rowHeight, items.length * rowHeight));
+    svg.setAttribute("role", "img");
+    items.forEach(function (item, index) {
+      var y = index * rowHeight;
+      var name = document.createElementNS(ns, "text");
+      name.setAttribute("x", 0); name.setAttribute("y", y + 17);
+      name.textContent = nameOf(item);
+      var bar = document.createElementNS(ns, "rect");
+      var length = (width - labelWidth - 40) * valueOf(item) / max;
+      bar.setAttribute("x", labelWidth); bar.setAttribute("y", y + 5);
+      bar.setAttribute("width", Math.max(1, length)); bar.setAttribute("height", 16);
+      bar.setAttribute("class", "bar");
+      var value = document.createElementNS(ns, "text");
+      value.setAttribute("x", labelWidth + length + 6); value.setAttribute("y", y + 17);
+      value.textContent = valueOf(item);
+      svg.appendChild(name); svg.appendChild(bar); svg.appendChild(value);
+    });
+    if (!items.length) node.appendChild(el("p", "这段时间没有数据。", "muted"));
+    else node.appendChild(svg);
+  }
+
+  function percent(value) { return value == null ? "—" : (value * 100).toFixed(1) + "%"; }
+
+  function openDashboard() {
+    show("dashboard");
+    defaultRange($("dash-form"));
+    loadDashboard();
+  }
+
+  function loadDashboard() {
+    var form = $("dash-form");
+    var params = new URLSearchParams({ from: form.from.value, to: form.to.value });
+    api("GET", "/api/dashboard?" + params.toString()).then(function (r) {
+      if (r.status !== 200) { $("dash-error").textContent = "读取失败（" + r.status + "）。"; return; }
+      var d = r.data;
+      var cards = $("dash-cards");
+      clear(cards);
+      [["会话数", d.conversations], ["无需人工解决", percent(d.resolved_without_person)], ["转人工率", percent(d.handover_rate)],
+       ["未听懂占比（按消息）", percent(d.fallback_rate)], ["人工接入等待中位数", d.median_wait_s == null ? "—" : duration(d.median_wait_s)]]
+        .forEach(function (pair) {
+          var card = el("div", null, "card stat");
+          card.appendChild(el("div", pair[1], "value"));
+          card.appendChild(el("div", pair[0], "name"));
+          cards.appendChild(card);
+        });
+      bars($("chart-days"), d.per_day, function (x) { return x.conversations; }, function (x) { return x.day.slice(5); });
+      bars($("chart-reasons"), Object.keys(d.handover_reasons).map(function (k) { return { name: k, n: d.handover_reasons[k] }; }),
+        function (x) { return x.n; }, function (x) { return label("reason", x.name); });
+      bars($("chart-scenarios"), d.top_scenarios, function (x) { return x.count; }, function (x) { return label("scenario", x.scenario); });
+    });
+  }
+
+  $("dash-form").addEventListener("submit", function (event) { event.preventDefault(); loadDashboard(); });
+
+  // ---------------------------------------------------------------- start
+
+  api("GET", "/api/me").then(function (r) {
+    if (r.status === 200) signedIn(r.data);
+    else showLogin();
+  });
+})();
