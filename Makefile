@@ -60,11 +60,14 @@ validate: install
 pytest: install scale-deps
 	$(BIN)/pytest -q tests --ignore=tests/live --ignore=tests/faults --ignore=tests/scale
 
-# Debian's nginx for the scale-out set-up.
+# Debian's nginx for the scale-out set-up, and Debian's prometheus (its promtool checks ops/monitoring/;
+# tests/scale scrapes the set-up with it). Never started as a service.
 scale-deps:
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y nginx; }
+	@command -v promtool >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
 
-# 2 Rasa servers + the action server over PostgreSQL and Redis, behind nginx on :8088.
+# 2 Rasa servers + the action server + the chat page over PostgreSQL and Redis, behind nginx on :8088,
+# every process under supervisord (ops/supervise.py). Ctrl-C stops everything.
 scale: train scale-deps
 	$(BIN)/python -m ops.scale
 
@@ -73,7 +76,8 @@ scale: train scale-deps
 test-scale: train scale-deps
 	$(BIN)/pytest -q tests/scale
 
-# Own servers, restarted mid-conversation: Rasa restart, action server killed, 10 s back office.
+# Own servers, restarted mid-conversation: Rasa restart, action server killed, 10 s back office;
+# supervision (tests/faults/test_supervision.py): make run's killed processes come back, Ctrl-C leaves nothing.
 test-faults: train
 	$(BIN)/pytest -q tests/faults
 
@@ -92,8 +96,11 @@ test-stories: train
 
 # Against `make run`'s servers (ops/local.py starts them, runs this, stops them): REST, WeChat,
 # socket.io and the chat page in a real browser end to end, hostile input, a short load.
+# The hand-over tests (tests/live/test_handover.py) need staff on duty whatever the hour and WeChat's
+# customer-service API on a stand-in they start (port 18931).
 test-live: train browser-deps
-	XIAOAN_LIVE_TESTS=1 $(BIN)/python -m ops.local -- bash -c \
+	XIAOAN_LIVE_TESTS=1 XIAOAN_STAFF_HOURS=0:00-24:00 WECHAT_APP_ID=wx-live-test WECHAT_APP_SECRET=live-test-secret \
+	  WECHAT_API_BASE=http://127.0.0.1:18931 $(BIN)/python -m ops.local -- bash -c \
 	  '$(BIN)/pytest -q tests/live && $(BIN)/python bench/load_test.py --conversations 10 --turns 5 --json-out results/load_short.json'
 
 test-browser: test-live
