@@ -527,6 +527,11 @@ def main() -> int:
         if notes.exists():
             w("")
             w(notes.read_text(encoding="utf-8").strip())
+    # its own run, not make bench's: the cost of the Prometheus metrics (bench/metrics_overhead.py)
+    from metrics_overhead import latest as metrics_overhead_latest, section as metrics_overhead_section
+
+    for line in metrics_overhead_section(metrics_overhead_latest()):
+        w(line)
     w("")
     DOCS.mkdir(parents=True, exist_ok=True)
     (DOCS / "benchmarks.md").write_text("\n".join(L), encoding="utf-8")
