@@ -25,6 +25,7 @@ from xml.etree import ElementTree
 
 import pytest
 import socketio
+import yaml
 
 from ops.scale import ACTION_PORT, NGINX_PORT, PG_HOST, PG_PORT, RASA_PORTS, REDIS_HOST, REDIS_PORT, WEB_PORT, ScaleStack
 from ops.services import ROOT
@@ -352,6 +353,45 @@ def test_logs_are_json_lines_without_secrets_or_user_text(stack: ScaleStack) -> 
                if '"message.handled"' in line]
     mine = [record for record in handled if record.get("conversation_id") == user]
     assert len(mine) == 1 and mine[0]["duration_ms"] > 0 and mine[0]["channel"] == "rest"
+
+
+def test_prometheus_scrapes_every_server_with_the_shipped_configuration(stack: ScaleStack, tmp_path) -> None:
+    """ops/monitoring/prometheus.yml as shipped (only the interval shortened), on the running set-up."""
+    import shutil
+    import socket
+    import urllib.parse
+
+    config = yaml.safe_load((ROOT / "ops" / "monitoring" / "prometheus.yml").read_text(encoding="utf-8"))
+    config["global"].update(scrape_interval="2s", evaluation_interval="2s", scrape_timeout="2s")
+    for job in config["scrape_configs"]:
+        job["authorization"]["credentials_file"] = str(stack.token_file)
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    shutil.copy(ROOT / "ops" / "monitoring" / "alerts.yml", tmp_path / "alerts.yml")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    prometheus = subprocess.Popen(
+        [shutil.which("prometheus") or "/usr/bin/prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
+         f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    def query(expression: str) -> List[Dict[str, Any]]:
+        status, body = http_json(f"http://127.0.0.1:{port}/api/v1/query?query={urllib.parse.quote(expression)}", 5)
+        return body.get("data", {}).get("result", []) if status == 200 else []
+
+    try:
+        up = wait_for(lambda: (lambda r: r if len(r) == 3 and all(x["value"][1] == "1" for x in r) else None)(
+            query('up{job=~"xiaoan-.*"}')), 60, 1)
+        assert up, query('up{job=~"xiaoan-.*"}')
+        assert wait_for(lambda: query('sum(xiaoan_ready{job="xiaoan-rasa"})'), 20, 1)[0]["value"][1] == "2"
+        assert query('sum(xiaoan_messages_total{job="xiaoan-rasa"})')[0]["value"][1] != "0"
+        status, rules = http_json(f"http://127.0.0.1:{port}/api/v1/rules", 5)
+        loaded = [r for group in rules["data"]["groups"] for r in group["rules"]]
+        assert len(loaded) == 3 and all(r["health"] == "ok" for r in loaded), loaded
+        assert [r["name"] for r in loaded if r["state"] != "inactive"] == [], "an alert on a healthy set-up"
+    finally:
+        prometheus.terminate()
+        prometheus.wait(30)
 
 
 def test_stopping_leaves_nothing(stack: ScaleStack) -> None:
