@@ -89,6 +89,18 @@ async def enter_room(sio: AsyncServer, sid: Text, room: Text, namespace: Optiona
         await result
 
 
+def client_manager() -> Dict[str, Any]:
+    """With several Rasa servers (`make scale`), ``XIAOAN_SOCKETIO_REDIS_URL`` makes python-socketio share
+    rooms through Redis, so a staff reply emitted on one server reaches a session held by another
+    (channels/staff.py). One server: its own memory."""
+    url = os.environ.get("XIAOAN_SOCKETIO_REDIS_URL")
+    if not url:
+        return {}
+    from socketio import AsyncRedisManager
+
+    return {"client_manager": AsyncRedisManager(url)}
+
+
 class _EngineIOServer(engineio.AsyncServer):
     """engine.io that owns the CORS headers of its own responses and refuses big polls early.
 
@@ -202,7 +214,8 @@ class SocketIOInput(RasaSocketIOInput):
         """Wires the socket.io events to Rasa."""
         # engine.io itself answers CORS for the socket.io path and refuses
         # browser origins that are not listed.
-        sio = _SocketIOServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins)
+        sio = _SocketIOServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins,
+                              **client_manager())
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         logger.debug(f"socket.io channel allows origins: {self.cors_allowed_origins}")

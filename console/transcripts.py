@@ -153,7 +153,7 @@ class Conversation:
                 continue
             elif kind == "user":
                 intent = labels.get(event.get("timestamp")) or (event.get("parse_data", {}).get("intent") or {}).get("name")
-                steps.append({"user": (event.get("text") or "") + "\n", "intent": intent})
+                steps.append({"user": annotated(event) + "\n", "intent": intent})
             elif kind == "action" and event.get("name") not in SKIPPED_ACTIONS:
                 steps.append({"action": event.get("name")})
             elif kind == "slot" and steps:
@@ -161,6 +161,21 @@ class Conversation:
             elif kind == "active_loop":
                 steps.append({"active_loop": event.get("name")})
         return {"story": name, "steps": steps}
+
+
+def annotated(event: Dict[str, Any]) -> str:
+    """The user's text with its entities marked as test stories write them: 终端号[10000002](terminal_id).
+    Only where the stored text holds the entity's value at its offsets (the text is stored as typed)."""
+    text = event.get("text") or ""
+    spans = []
+    for entity in (event.get("parse_data") or {}).get("entities") or []:
+        start, end, value = entity.get("start"), entity.get("end"), entity.get("value")
+        if isinstance(start, int) and isinstance(end, int) and text[start:end] == str(value):
+            if all(end <= s or start >= e for s, e, _ in spans):
+                spans.append((start, end, entity.get("entity")))
+    for start, end, name in sorted(spans, reverse=True):
+        text = f"{text[:start]}[{text[start:end]}]({name}){text[end:]}"
+    return text
 
 
 class _Literal(str):

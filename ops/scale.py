@@ -42,6 +42,7 @@ NGINX_PORT = 8088
 RASA_PORTS = (5101, 5102)
 ACTION_PORT = 5165
 WEB_PORT = int(os.environ.get("SCALE_WEB_PORT", "8089"))
+CONSOLE_PORT = int(os.environ.get("SCALE_CONSOLE_PORT", "8091"))  # the staff console (console/)
 PG_HOST, PG_PORT = os.environ.get("POSTGRES_HOST", "127.0.0.1"), int(os.environ.get("POSTGRES_PORT", "5432"))
 PG_USER = os.environ.get("POSTGRES_USER", "postgres")
 PG_PASSWORD = os.environ.get("POSTGRES_PASSWORD", "")
@@ -188,6 +189,11 @@ class ScaleStack:
     def rasa_name(port: int) -> str:
         return f"rasa-{port}"
 
+    @staticmethod
+    def handover_env() -> Dict[str, str]:
+        """The hand-over tables (queue, claims, staff, sessions) in PostgreSQL, shared by every process."""
+        return {"XIAOAN_HANDOVER_URL": postgres_url()}
+
     def programs(self, key_prefix: str) -> List[Program]:
         common_env = {"XIAOAN_AUTH_TOKEN_FILE": str(self.token_file)}
         programs = [Program(
@@ -195,7 +201,7 @@ class ScaleStack:
             argv=[PYTHON, "-m", "xiaoan.runtime", "run", "actions", "--actions", "actions", "--port", str(ACTION_PORT)],
             log=self.work / "actions.log", port=ACTION_PORT,
             env={**common_env, "XIAOAN_BACKOFFICE_URL": postgres_url(), "SANIC_HOST": "127.0.0.1",
-                 "SANIC_KEEP_ALIVE_TIMEOUT": ACTION_SERVER_KEEP_ALIVE},
+                 "SANIC_KEEP_ALIVE_TIMEOUT": ACTION_SERVER_KEEP_ALIVE, **self.handover_env()},
             live_url=f"http://127.0.0.1:{ACTION_PORT}/health/live",
             ready_url=f"http://127.0.0.1:{ACTION_PORT}/health/ready",
             startsecs=5, priority=100, startup_grace_s=60.0,
@@ -214,7 +220,10 @@ class ScaleStack:
                 argv=[PYTHON, "-m", "xiaoan.runtime", "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port),
                       "-m", "models", "--credentials", "credentials.yml", "--endpoints", str(endpoints)],
                 log=self.work / f"rasa-{port}.log", port=port,
-                env={**common_env, **wechat, "WEB_PORT": str(WEB_PORT)},  # the chat page's origin for socket.io
+                env={**common_env, **wechat, "WEB_PORT": str(WEB_PORT),  # the chat page's origin for socket.io
+                     **self.handover_env(),
+                     # a staff reply reaches a socket.io session whichever server holds it (channels/socketio.py)
+                     "XIAOAN_SOCKETIO_REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/2"},
                 live_url=f"http://127.0.0.1:{port}/health/live",
                 ready_url=f"http://127.0.0.1:{port}/health/ready",
                 startsecs=10, priority=200, startup_grace_s=RASA_STARTUP_GRACE_S,
@@ -224,6 +233,15 @@ class ScaleStack:
             log=self.work / "web.log", port=WEB_PORT,
             env={"WEB_PORT": str(WEB_PORT), "RASA_URL": self.url},
             live_url=f"http://127.0.0.1:{WEB_PORT}/health/live", ready_url=None,
+            startsecs=2, stopwaitsecs=10, priority=300, startup_grace_s=30.0,
+        ))
+        programs.append(Program(  # the staff console: shared stores, any Rasa server through nginx
+            name="console", label=f"staff console :{CONSOLE_PORT}", argv=[PYTHON, "-m", "console"],
+            log=self.work / "console.log", port=CONSOLE_PORT,
+            env={**common_env, **self.handover_env(), "CONSOLE_PORT": str(CONSOLE_PORT), "RASA_URL": self.url,
+                 "XIAOAN_ENDPOINTS": str(self.work / f"endpoints-{RASA_PORTS[0]}.yml"),
+                 "XIAOAN_BACKOFFICE_URL": postgres_url()},
+            live_url=f"http://127.0.0.1:{CONSOLE_PORT}/health/live", ready_url=None,
             startsecs=2, stopwaitsecs=10, priority=300, startup_grace_s=30.0,
         ))
         conf = render_nginx(self.work, NGINX_PORT, list(RASA_PORTS))
@@ -240,7 +258,7 @@ class ScaleStack:
         check_services()
         self.work.mkdir(parents=True, exist_ok=True)
         # before the database is touched: another stack running here would lose its conversations
-        busy = [port for port in (*RASA_PORTS, ACTION_PORT, WEB_PORT, NGINX_PORT) if port_in_use(port)]
+        busy = [port for port in (*RASA_PORTS, ACTION_PORT, WEB_PORT, CONSOLE_PORT, NGINX_PORT) if port_in_use(port)]
         if busy:
             raise ServiceError(f"ports already in use (another scale-out runs here?): {busy}")
         prepare_database(fresh=fresh)

@@ -242,7 +242,6 @@
       renderTranscript(list, data.messages);
       if (atBottom) list.scrollTop = list.scrollHeight;
       var handover = data.handover || {};
-      var mine = handover.status === "claimed" && state.me && handover.claimed_by === state.me.staff_db_id;
       $("conv-state").textContent = "（" + label("channel", data.channel) + " · " + label("handover", handover.status) +
         (data.paused ? " · 小安暂停中" : " · 小安在回答") + "）";
       renderPairs($("slots"), Object.keys(data.slots).filter(function (k) { return k !== "fraud_reminded"; }).map(function (k) {
@@ -279,7 +278,6 @@
         deliveries.appendChild(item);
       });
       $("claim-here").hidden = handover.status !== "waiting";
-      void mine;
     });
   }
 
