@@ -138,8 +138,9 @@ def wrapped_configure_app(monkeypatch):
 
 @pytest.fixture(scope="module")
 def database() -> Iterator[None]:
-    from ops.scale import admin_cursor
+    from ops.scale import admin_cursor, check_services
 
+    check_services()  # PostgreSQL and Redis, or a message saying how to start them (never a skip)
     with admin_cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{TEST_DB}"')
         cursor.execute(f'CREATE DATABASE "{TEST_DB}"')
