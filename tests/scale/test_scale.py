@@ -230,6 +230,7 @@ def run_load(stack: ScaleStack, name: str, kill: str, conversations: int = 30, t
         time.sleep(0.2)
     killed_pid = stack.kill(kill)  # SIGKILL: no goodbye; nobody but the supervisor starts it again
     killed_at = time.monotonic()
+    load_at_kill = round(os.getloadavg()[0], 2)
     assert load.poll() is None, "the load ended before the kill"
     back = wait_for(lambda: stack.supervisor.info(kill)["pid"] not in (0, killed_pid) and ready(port),
                     timeout=BACK_WITHIN_S + 60, pause=0.5)
@@ -237,12 +238,14 @@ def run_load(stack: ScaleStack, name: str, kill: str, conversations: int = 30, t
     output, _ = load.communicate(timeout=900)
     figures = json.loads(out.read_text(encoding="utf-8"))
     figures.update(killed=kill, killed_pid=killed_pid, new_pid=stack.supervisor.info(kill)["pid"],
-                   back_ready_after_s=round(back_after, 1) if back else None)
+                   back_ready_after_s=round(back_after, 1) if back else None,
+                   load_avg_1m_at_kill=load_at_kill)
     out.write_text(json.dumps(figures, ensure_ascii=False, indent=2), encoding="utf-8")
     assert load.returncode == 0, output[-3000:]
     assert figures["failed"] == 0 and figures["passed"] == conversations, output[-3000:]
     assert figures["errors"] == 0 and figures["answered_ok"] == conversations * turns
-    assert back and back_after < BACK_WITHIN_S, f"{kill} ready again only after {back_after:.0f} s"
+    assert back and back_after < BACK_WITHIN_S, \
+        f"{kill} ready again only after {back_after:.0f} s (1-min load average {load_at_kill} on 2 cores)"
     return figures
 
 
