@@ -54,6 +54,7 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 SUPERVISOR = "supervisor"
+HIDDEN_SLOTS = {"session_started_metadata"}  # Rasa's own bookkeeping, not the case
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -322,7 +323,7 @@ class Console:
             "channel": found.channel,
             "paused": found.paused,
             "messages": [m.as_json() for m in found.messages],
-            "slots": {k: v for k, v in found.slots.items() if v is not None},
+            "slots": {k: v for k, v in found.slots.items() if v is not None and k not in HIDDEN_SLOTS},
             "ticket": ticket,
             "handover": latest.as_json() if latest else None,
             "staff_messages": [{k: m[k] for k in ("id", "kind", "text", "status", "detail", "created_at", "staff_no")}

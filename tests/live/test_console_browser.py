@@ -83,7 +83,7 @@ def test_customer_and_agent_in_two_browsers(browser) -> None:  # noqa: F811
     transcript = agent.locator("#transcript").inner_text()
     assert CARD not in transcript and CARD not in agent.content()  # masked as stored, nowhere on the page
     assert "钱扣了" in transcript
-    wait_for_bot_text(customer, content.render("utter_staff_joined", staff_id="").split("工号")[0])
+    wait_for_bot_text(customer, content.render("utter_staff_joined", staff_id="").split("，")[1])
 
     agent.locator("#reply-form textarea").fill("您好，我是人工客服，已看到您被扣款，正在为您核实。")
     agent.locator("#reply-form button[type=submit]").click()
@@ -95,7 +95,7 @@ def test_customer_and_agent_in_two_browsers(browser) -> None:  # noqa: F811
     customer.screenshot(path=str(IMAGES / "chat_staff_reply.png"), full_page=True)
 
     agent.locator("#handback-form button[type=submit]").click()
-    wait_for_bot_text(customer, content.render("utter_handed_back", staff_id="").split("工号")[0])
+    wait_for_bot_text(customer, content.render("utter_handed_back", staff_id="").split("，")[1])
     bots_before = customer.locator(BOT).count()
     say(customer, "一般多久到账")
     customer.wait_for_function("([s, n]) => document.querySelectorAll(s).length > n", arg=[BOT, bots_before],
