@@ -1,18 +1,31 @@
-"""The anti-fraud warning and the privacy notice.
+"""The anti-fraud warning, the once-per-conversation reminder, and the notices said before an answer.
 
-A scam pattern anywhere makes the message a `fraud_report` in NLU
-(`FraudPatternIntent`), so rules run `action_fraud_warning` first. A leaked
-secret is answered by `privacy_notice`, which `action_validate_slot_mappings`
-calls on every message: Rasa sends what that action utters before any policy
-predicts (messages from custom slot-mapping actions are dropped in 3.6).
+A scam report is a `fraud_report` in NLU (`FraudPatternIntent`: an urgent
+scam pattern the ingress recorded, or the classifier), so rules run
+`action_fraud_warning` first. The warning is fitted to what the user
+described: its first line names who the caller pretended to be (police or a
+court, a courier, a bank or customer service), then one line of advice per
+signal; a question asked in the same message ("…钱多久能退回来") is answered
+after it, with that question's own response.
 
-Both read what the runtime's ingress recorded when the message came in (the
-scam patterns it saw, the kinds of secret it masked); neither reads the text
-again.
+`action_fraud_reminder` says the reminder where a failure conversation would
+otherwise end without one (the triage question, no number at hand, nothing to
+check, a hand-over); checks and tickets say it too, and `fraud_reminded`
+keeps it to once (a warning counts as the reminder).
+
+Two notices are said by `action_validate_slot_mappings` on every message,
+before any policy predicts (Rasa sends what that action utters first):
+`privacy_notice` for a message that carried a secret, and `question_notices`
+for the user's own question about fees or a scam's usual demands ("退款要手续费吗",
+"银行会找我要验证码吗"): the plain fact, never a scam alert.
+
+All of them read what the runtime's ingress recorded when the message came
+in (the signals, the kinds of secret masked) and the NLU's ranking; none
+reads the text again.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -20,23 +33,68 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handover import queue_quietly
 from actions.speech import render, say
-from actions.tracker_reading import fraud_signals_seen, latest_intent, secrets_masked
+from actions.tracker_reading import (
+    FRAUD_REMINDER,
+    fraud_reminder_once,
+    fraud_signals_seen,
+    latest_intent,
+    secrets_masked,
+)
 from xiaoan import content
-from xiaoan.text.fraud import is_urgent
+from xiaoan.text.fraud import (
+    SCAM_QUESTION,
+    URGENT_KINDS,
+    fee_questions,
+    impersonated,
+    is_urgent,
+)
 
 PRIVACY_WARNING = "utter_privacy_warning"
 SECRETS_JOINER = "、"
+FRAUD_INTENT = "fraud_report"
+# Questions answered inside a scam report, when the classifier saw one beside the report.
+QUESTION_INTENTS = (
+    "ask_arrival_time", "ask_contact_bank", "ask_retry", "ask_verify_payee", "ask_alternatives", "ask_prevention",
+    "ask_apply_pos",
+)
+QUESTION_MIN_CONFIDENCE = 0.2
 
 
 def fraud_warning_parts(signals: List[str]) -> List[str]:
-    """The warning's responses: the head, one line of advice per pattern seen (or the general one), the tail."""
-    advice = [f"utter_fraud_advice_{kind}" for kind in dict.fromkeys(signals)]
-    advice = [name for name in advice if name in content.responses()] or ["utter_fraud_advice_general"]
-    return ["utter_fraud_warning_head", *advice, "utter_fraud_warning_tail"]
+    """The warning's responses: the head (who was impersonated), one line of advice per signal (or the general one), the tail."""
+    responses = content.responses()
+    who = impersonated(signals)
+    head = f"utter_fraud_warning_head_{who}" if who and f"utter_fraud_warning_head_{who}" in responses \
+        else "utter_fraud_warning_head"
+    # One line per scam pattern, then one for who was impersonated (the party the first line names; the
+    # general "an impersonator" line only when nobody is named).
+    kinds = [kind for kind in dict.fromkeys(signals) if kind in URGENT_KINDS and not (who and kind == "impersonator")]
+    kinds += [who] if who else []
+    advice = [f"utter_fraud_advice_{kind}" for kind in kinds if f"utter_fraud_advice_{kind}" in responses]
+    return [head, *(advice or ["utter_fraud_advice_general"]), "utter_fraud_warning_tail"]
+
+
+def question_beside_report(tracker: Tracker) -> Optional[str]:
+    """The response answering a question asked in the same message as a scam report, if the NLU saw one.
+
+    The best-ranked question intent after fraud_report, if confident enough
+    (`QUESTION_MIN_CONFIDENCE`), and only if it is the classifier's first
+    choice among everything but fraud_report.
+    """
+    ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+    others = [entry for entry in ranking if entry.get("name") not in (FRAUD_INTENT, "nlu_fallback")]
+    if not others:
+        return None
+    best = others[0]
+    name = best.get("name")
+    if name in QUESTION_INTENTS and float(best.get("confidence") or 0.0) >= QUESTION_MIN_CONFIDENCE:
+        response = f"utter_{name}"
+        return response if response in content.responses() else None
+    return None
 
 
 class ActionFraudWarning(Action):
-    """Warns against fraud: for fraud_report, and for any message with a scam pattern (rules run it once)."""
+    """Warns against fraud (fraud_report, or a message with an urgent scam pattern); then answers the question asked."""
 
     def name(self) -> Text:
         return "action_fraud_warning"
@@ -45,12 +103,30 @@ class ActionFraudWarning(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
         signals = fraud_signals_seen(tracker)
-        reported = latest_intent(tracker) == "fraud_report"
+        reported = latest_intent(tracker) == FRAUD_INTENT
         if not (reported or is_urgent(signals)):
             return []
         say(dispatcher, tracker, *fraud_warning_parts(signals), sep="\n")
+        question = question_beside_report(tracker)
+        if question:
+            dispatcher.utter_message(response=question)
         # the case also goes to a person (queue reason fraud_report; actions/handover.py)
-        return [SlotSet("fraud_reminded", True), *await queue_quietly(dispatcher, tracker, "fraud_report")]
+        return [SlotSet("fraud_reminded", True), *await queue_quietly(dispatcher, tracker, FRAUD_INTENT)]
+
+
+class ActionFraudReminder(Action):
+    """The anti-fraud reminder, if this conversation has not had it (or a warning) yet."""
+
+    def name(self) -> Text:
+        return "action_fraud_reminder"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[EventType]:
+        reminder, events = fraud_reminder_once(tracker)
+        if reminder:
+            dispatcher.utter_message(response=reminder)
+        return list(events)
 
 
 def privacy_notice(tracker: Tracker) -> Optional[str]:
@@ -63,3 +139,23 @@ def privacy_notice(tracker: Tracker) -> Optional[str]:
         return None
     names = [render(f"utter_secret_{kind}") for kind in found if f"utter_secret_{kind}" in content.responses()]
     return SECRETS_JOINER.join(names) or render("utter_secret_other")
+
+
+def question_notices(tracker: Tracker) -> Tuple[List[str], List[EventType]]:
+    """The plain facts for the user's own question about fees or a scam's usual demands, and their slot events.
+
+    A fee question gets utter_fee_answer_<refund|unfreeze|pos>; a question
+    whether someone would ask for a code, a "safe account" or a fee gets the
+    reminder itself (that is its answer), once per conversation. Nothing for a
+    scam report: the warning answers it.
+    """
+    signals = fraud_signals_seen(tracker)
+    if is_urgent(signals) or latest_intent(tracker) == FRAUD_INTENT:
+        return [], []
+    responses = [f"utter_fee_answer_{kind.removeprefix('fee_question_')}" for kind in fee_questions(signals)]
+    responses = [name for name in responses if name in content.responses()]
+    events: List[EventType] = []
+    if SCAM_QUESTION in signals and not tracker.get_slot("fraud_reminded"):
+        responses.append(FRAUD_REMINDER)
+        events.append(SlotSet("fraud_reminded", True))
+    return responses, events

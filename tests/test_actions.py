@@ -17,13 +17,11 @@ from actions.backoffice.records import Card, Terminal, Transaction
 from actions.checks import ActionCheckAccountStatus, ActionCheckTerminalStatus, ActionCheckTransaction
 from actions.error_codes import ActionExplainErrorCode
 from actions.forms import ValidateDiagnosisForm, ValidateSlotMappings
-from actions.fraud_warning import ActionFraudWarning
 from actions.lookup_tables import response_codes
 from actions.tickets import ActionCreateTicket, china_time
 from tests.conftest import make_tracker
 from xiaoan import content
 from xiaoan.runtime.ingress import admit
-from xiaoan.text.fraud import FRAUD_PATTERNS
 
 FACTS = content.facts()
 
@@ -106,7 +104,8 @@ def test_a_card_of_a_bank_without_a_known_hotline_points_to_the_back_of_the_card
         ("9012", "3500.00", "utter_card_insufficient_for_amount"),
         ("9012", None, "utter_card_insufficient"),
         ("1234", "60000.00", "utter_card_normal_over_balance"),
-        ("1234", "100.00", "utter_card_normal"),
+        ("1234", "100.00", "utter_card_normal_amount_fits"),
+        ("1234", None, "utter_card_normal"),
     ],
 )
 def test_the_amount_given_chooses_the_answer(tail, amount, response, dispatcher):
@@ -115,6 +114,22 @@ def test_the_amount_given_chooses_the_answer(tail, amount, response, dispatcher)
     assert chosen(said) == [response]
     if "amount" in content.placeholders(content.variant(response)["text"]):
         assert f"{Decimal(amount):,.2f}" in said["text"]  # 3,500.00: the user's amount, as a sum of yuan
+
+
+@pytest.mark.parametrize(
+    "amount, response",
+    [
+        ("60000.00", "utter_card_normal_over_limit"),  # within the balance, over the daily limit
+        ("90000.00", "utter_card_normal_over_balance"),  # over both: the balance is named first
+        ("50000.00", "utter_card_normal_amount_fits"),  # exactly the limit is allowed
+    ],
+)
+def test_an_amount_is_compared_with_the_balance_and_the_daily_limit(amount, response):
+    card = Card("1111", "normal", Decimal("80000.00"), Decimal("50000.00"), "中国工商银行")
+    answer = card_answer(card, "1111", Decimal(amount))
+    assert answer.response == response
+    text = content.render(answer.response, **answer.values)
+    assert "充足" not in text and "没有问题" not in text or response == "utter_card_normal_amount_fits"
 
 
 def test_reminder_only_once(dispatcher):
@@ -286,52 +301,7 @@ def test_response_code_table_is_complete():
         assert "告诉我密码" not in e.action and "提供验证码" not in e.action.replace("不要提供验证码", "")
 
 
-# -- action_fraud_warning ----------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "text, intent, signals",
-    [
-        ("有人打电话说我转账失败要我提供验证码", "fraud_report", ["code_request"]),
-        ("POS转账失败了，客服让我转到安全账户", "transfer_failed", ["safe_account"]),
-        ("要先交解冻费才能退款", "account_problem", ["fee_to_unfreeze"]),
-        ("他给我发了个链接说点了就能退款", "charged_but_failed", ["link_or_app"]),
-        ("有人冒充银行打电话", "fraud_report", ["impersonation"]),
-        ("有个人打电话说是我的朋友", "fraud_report", []),
-    ],
-)
-def test_fraud_warning_fits_what_the_ingress_saw(text, intent, signals, dispatcher):
-    tracker = admitted(text)
-    tracker.latest_message["intent"] = {"name": intent, "confidence": 1.0}
-    events = run(ActionFraudWarning(), dispatcher, tracker)
-    advice = [f"utter_fraud_advice_{kind}" for kind in signals] or ["utter_fraud_advice_general"]
-    said = dispatcher.messages[0]
-    assert chosen(said) == ["utter_fraud_warning_head", *advice, "utter_fraud_warning_tail"]
-    assert FACTS["police_hotline"] in said["text"] and FACTS["anti_fraud_hotline"] in said["text"]
-    assert slot_events(events)["fraud_reminded"] is True
-
-
-def test_every_fraud_pattern_has_its_advice():
-    assert {f"utter_fraud_advice_{kind}" for kind in FRAUD_PATTERNS} <= set(content.responses())
-
-
-def test_fraud_warning_reads_the_recorded_signals_not_the_text(dispatcher):
-    """The ingress's record (or the NLU's copy of it in the parse data) decides; the text is not read again."""
-    scam = "客服让我转到安全账户"
-    unread = make_tracker(text=scam, intent="transfer_failed")  # never passed the ingress: no record
-    assert run(ActionFraudWarning(), dispatcher, unread) == [] and dispatcher.messages == []
-
-    from_nlu = make_tracker(text="随便说说", intent="transfer_failed")
-    from_nlu.latest_message["fraud_signals"] = ["screen_share"]
-    run(ActionFraudWarning(), dispatcher, from_nlu)
-    assert "utter_fraud_advice_screen_share" in chosen(dispatcher.messages[0])
-
-
-def test_fraud_warning_silent_without_a_scam(dispatcher):
-    tracker = admitted("POS机死机了")
-    tracker.latest_message["intent"] = {"name": "terminal_fault", "confidence": 1.0}
-    assert run(ActionFraudWarning(), dispatcher, tracker) == []
-    assert dispatcher.messages == []
+# -- action_fraud_warning, action_fraud_reminder, the question notices: tests/test_fraud_actions.py
 
 
 # -- the privacy notice (action_validate_slot_mappings, every message) ----------------

@@ -1,4 +1,8 @@
 """The custom NLU components, without training a model."""
+from pathlib import Path
+
+import pytest
+import yaml
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -8,6 +12,8 @@ from xiaoan.components.entity_finisher import EntityFinisher
 from xiaoan.components.preprocess import FRAUD_SIGNALS, UserTextReader
 from xiaoan.components.spacy_identifiers import spacy_identifiers
 from xiaoan.components.tokenizer import CleanJiebaTokenizer
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_normalizer_keeps_entity_values_in_step_with_the_text():
@@ -92,6 +98,70 @@ def test_scam_pattern_promotes_the_message_to_a_fraud_report():
     ordinary.set("intent", {"name": "ask_prevention", "confidence": 0.9})
     FraudPatternIntent().process([ordinary])
     assert ordinary.get("intent")["name"] == "ask_prevention"
+
+
+def _classified(text, ranking, fallback=False):
+    """A message as the pipeline leaves it before FraudPatternIntent: read, classified, maybe fallen back."""
+    message = Message(data={TEXT: text})
+    UserTextReader().process([message])
+    top = dict(ranking[0])
+    if fallback:
+        top = {"name": "nlu_fallback", "confidence": 0.45}
+        ranking = [top, *ranking]
+    message.set("intent", top)
+    message.set("intent_ranking", ranking)
+    return message
+
+
+def test_a_scam_pattern_is_a_fraud_report_even_when_the_classifier_fell_back():
+    from xiaoan.components.fraud_intent import FraudPatternIntent
+
+    message = _classified("他叫我刷流水才能退款", [{"name": "funds_returned", "confidence": 0.4}], fallback=True)
+    FraudPatternIntent().process([message])
+    assert message.get("intent")["name"] == "fraud_report"
+    assert [r["name"] for r in message.get("intent_ranking")] == ["fraud_report", "funds_returned"]
+    assert message.get("classified_as")["name"] == "funds_returned"
+
+
+def test_an_unsure_fraud_guess_counts_when_the_text_names_who_was_impersonated():
+    from xiaoan.components.fraud_intent import FraudPatternIntent
+
+    named = _classified("一个自称法院的人打电话给我", [{"name": "fraud_report", "confidence": 0.4}], fallback=True)
+    unnamed = _classified("那个电话好奇怪", [{"name": "fraud_report", "confidence": 0.4}], fallback=True)
+    FraudPatternIntent().process([named, unnamed])
+    assert named.get("intent")["name"] == "fraud_report"
+    assert unnamed.get("intent")["name"] == "nlu_fallback"  # the classifier alone, unsure: no alert
+
+
+@pytest.mark.parametrize(
+    "text, ranking, expected",
+    [
+        ("退款要手续费吗", [{"name": "fraud_report", "confidence": 0.8}, {"name": "charged_but_failed", "confidence": 0.5}],
+         "charged_but_failed"),
+        ("领POS机还要交激活费，正常吗", [{"name": "fraud_report", "confidence": 0.9}, {"name": "ask_apply_pos", "confidence": 0.2}],
+         "nlu_fallback"),
+        ("银行会打电话找我要验证码吗", [{"name": "fraud_report", "confidence": 0.7}, {"name": "ask_prevention", "confidence": 0.6}],
+         "ask_prevention"),
+    ],
+)
+def test_the_users_own_question_is_never_called_a_report(text, ranking, expected):
+    from xiaoan.components.fraud_intent import FraudPatternIntent
+
+    message = _classified(text, ranking)
+    FraudPatternIntent().process([message])
+    assert message.get("intent")["name"] == expected
+    assert "fraud_report" not in [r["name"] for r in message.get("intent_ranking")]
+
+
+def test_the_fraud_decision_runs_last_with_the_fallback_threshold_of_the_config():
+    from xiaoan.components.fraud_intent import FALLBACK_THRESHOLD
+
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    names = [step["name"] for step in config["pipeline"]]
+    assert names[-1] == "xiaoan.components.fraud_intent.FraudPatternIntent"
+    assert names.index("FallbackClassifier") < names.index(names[-1])
+    fallback = next(step for step in config["pipeline"] if step["name"] == "FallbackClassifier")
+    assert fallback["threshold"] == FALLBACK_THRESHOLD
 
 
 def test_the_model_fingerprint_follows_its_folders():
