@@ -12,11 +12,13 @@ no longer serves. Every `interval_s` (2 s) this watch asks each program's
   never restarts anything: a server that cannot reach PostgreSQL or Redis
   is kept running, out of nginx's rotation, and serves again the moment the
   database answers (a restart would add a model load to the outage);
-* **readiness → nginx**: a Rasa server whose readiness failed 2 rounds in a
-  row is marked ``down`` in nginx's upstreams and nginx reloads (SIGHUP
-  through supervisord); one ready answer puts it back. With no server ready
-  nginx keeps them all (a server that is not ready answers 503 at once and
-  nginx tries the next).
+* **readiness → nginx**: a Rasa server that said it is not ready (503) or
+  refused the connection 2 rounds in a row is marked ``down`` in nginx's
+  upstreams and nginx reloads (SIGHUP through supervisord); one ready answer
+  puts it back. A server that is merely slow to answer (busy with users) is
+  left in the rotation: taking busy servers out turns a peak into an outage.
+  With no server ready nginx keeps them all (a server that is not ready
+  answers 503 at once and nginx tries the next).
 
 Every decision is one JSON log line (``routing.changed``,
 ``process.unresponsive``) in this program's log.
@@ -38,7 +40,7 @@ from ops.supervise import http_json, http_status
 logger = logging.getLogger("xiaoan.healthwatch")
 
 DOWN_AFTER = 2      # readiness failures in a row before nginx stops sending users
-PROBE_TIMEOUT_S = 3.0
+PROBE_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -53,16 +55,33 @@ class Watched:
     last_ready_detail: str = ""
 
 
+def answers(url: str) -> bool:
+    """False only if nothing listens (connection refused): a slow answer is an answer."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=PROBE_TIMEOUT_S):
+            return True
+    except socket.timeout:
+        return True
+    except OSError:
+        return False
+
+
 def probe(program: Watched) -> Dict[str, Any]:
     live = http_status(program.live, PROBE_TIMEOUT_S) == 200 if program.live else True
-    ready, detail = True, ""
+    ready, slow, detail = True, False, ""
     if program.ready:
         status, body = http_json(program.ready, PROBE_TIMEOUT_S)
         ready = status == 200
-        if not ready:
+        if status is None and answers(program.ready):
+            slow = True  # busy: neither ready nor not ready this round
+        elif not ready:
             failing = [f"{k} ({v.get('detail')})" for k, v in (body.get("checks") or {}).items() if not v.get("ok")]
-            detail = ", ".join(failing) or ("no answer" if status is None else f"HTTP {status}")
-    return {"live": live, "ready": ready, "detail": detail}
+            detail = ", ".join(failing) or ("not listening" if status is None else f"HTTP {status}")
+    return {"live": live, "ready": ready, "slow": slow, "detail": detail}
 
 
 class HealthWatch:
@@ -96,8 +115,9 @@ class HealthWatch:
         for program in self.programs:
             result, info = results[program.name], infos.get(program.name, {})
             self._liveness(program, result, info, now)
-            program.not_ready_rounds = 0 if result["ready"] else program.not_ready_rounds + 1
-            program.last_ready_detail = result["detail"]
+            if not result["slow"]:
+                program.not_ready_rounds = 0 if result["ready"] else program.not_ready_rounds + 1
+                program.last_ready_detail = result["detail"]
         if self.nginx:
             self._route()
 

@@ -315,3 +315,33 @@ def test_the_action_server_gets_health_metrics_and_timing_through_rasa_sdks_plug
     assert metrics.ACTION_SERVER_REQUESTS.labels(metrics.UNKNOWN, "not_found")._value.get() == unknown_before + 1
     assert 'xiaoan_action_server_seconds_count{action="action_fraud_warning"}' in page
     assert "action_that_is_not_there" not in page, "a client-chosen name became a label"
+
+
+def test_slowness_is_not_an_error_a_busy_server_keeps_serving():
+    """A check that answers late (a busy server notices late) fails only after two silent rounds,
+    and never makes the server refuse messages; an error fails it at once, and does."""
+    from xiaoan.runtime.health import Readiness
+
+    async def slow() -> None:
+        await asyncio.sleep(0.3)
+
+    async def broken() -> None:
+        raise ConnectionRefusedError("127.0.0.1:6379")
+
+    async def scenario() -> List[Tuple[bool, bool, str]]:
+        readiness = Readiness({"lock_store": slow}, timeout=0.1)
+        seen = []
+        for _ in range(2):
+            await readiness.check_once()
+            seen.append((readiness.ready, readiness.refuses_messages(), readiness.results["lock_store"].detail))
+            await asyncio.sleep(0.25)  # the first check finishes in between: a new one starts next round
+        readiness.checks["lock_store"] = broken
+        await asyncio.sleep(0.3)
+        await readiness.check_once()
+        seen.append((readiness.ready, readiness.refuses_messages(), readiness.results["lock_store"].detail))
+        return seen
+
+    first, second, third = asyncio.run(scenario())
+    assert first == (True, False, "slow answer")
+    assert second[0] is False and second[1] is False and "no answer" in second[2]
+    assert third == (False, True, "ConnectionRefusedError")

@@ -15,20 +15,26 @@ health watch (`ops/healthwatch.py`) restarts a process that stops answering.
 For the action server: ``back_office`` (a lookup of a ticket that cannot
 exist comes back, empty). Checks run every ``XIAOAN_READINESS_INTERVAL_S``
 (2 s) in the background, each with a time limit
-(``XIAOAN_READINESS_TIMEOUT_S``, 2 s) and never two of one kind at once;
+(``XIAOAN_READINESS_TIMEOUT_S``, 5 s) and never two of one kind at once;
 ``/health/ready`` answers from the last round: 200 ``{"status": "ready"}``
 or 503 ``{"status": "not_ready" | "starting", "checks": {...}}``, each check
 with ``ok``, what failed (an error's class name, never its text: an error
 text can carry an address or a user name) and how long it took. Neither
 route needs the API token: they say nothing about a conversation.
 
+An error (connection refused or reset, a failed login) fails a check at
+once. Slowness does not, by itself: a server busy with many conversations
+notices a finished check late, and a busy server that declared itself not
+ready would turn a load peak into an outage. A check fails for slowness only
+after two rounds in a row without an answer (10 s and more).
+
 nginx's health watch takes a server that is not ready out of the rotation
 (ops/healthwatch.py). Until it has, the Rasa server refuses messages itself
-while a part it cannot answer without is failing (model, tracker store, lock
-store): ``POST /webhooks/…`` gets 503 at once, before anything is read or
-stored, so nginx sends the message to another server, instead of a server
-that would answer from an empty conversation or not store it. An action
-server that is down does not stop messages: the busy answer covers it
+while a part it cannot answer without fails with an error (model, tracker
+store, lock store): ``POST /webhooks/…`` gets 503 at once, before anything is
+read or stored, so nginx sends the message to another server, instead of a
+server that would answer from an empty conversation or not store it. An
+action server that is down does not stop messages: the busy answer covers it
 (xiaoan/runtime/busy.py), and every server would be equally affected.
 """
 from __future__ import annotations
@@ -51,6 +57,7 @@ TIMEOUT_ENV = "XIAOAN_READINESS_TIMEOUT_S"
 # Without these a Rasa server answers wrongly (no model, no conversation, no lock): messages refused.
 SERVING_CHECKS = ("model", "tracker_store", "lock_store")
 RETRY_AFTER_S = "5"
+SLOW_ROUNDS = 2  # rounds in a row without an answer before slowness fails a check
 
 Check = Callable[[], Awaitable[Optional[str]]]  # raises if failing; may return a note ("in memory")
 
@@ -68,6 +75,7 @@ class CheckResult:
     ok: bool
     detail: str
     ms: float
+    error: bool = False  # failed with an error (not for slowness): the server cannot serve
 
     def as_dict(self) -> Dict[str, Any]:
         return {"ok": self.ok, "detail": self.detail, "ms": self.ms}
@@ -80,8 +88,9 @@ class Readiness:
                  on_result: Optional[Callable[[str, bool], None]] = None,
                  on_ready: Optional[Callable[[bool], None]] = None) -> None:
         self.checks = checks
-        self.timeout = timeout or _seconds(TIMEOUT_ENV, 2.0)
+        self.timeout = timeout or _seconds(TIMEOUT_ENV, 5.0)
         self.results: Dict[str, CheckResult] = {}
+        self._slow_rounds: Dict[str, int] = {}
         self.checked_at: Optional[float] = None
         self._running: Dict[str, "asyncio.Task[Optional[str]]"] = {}
         self._on_result = on_result
@@ -96,8 +105,8 @@ class Readiness:
         return sorted(name for name, result in self.results.items() if not result.ok)
 
     def refuses_messages(self) -> bool:
-        """True when a part a message cannot do without failed in the last round."""
-        return any(name in self.failing() for name in SERVING_CHECKS)
+        """True when a part a message cannot do without failed with an error in the last round."""
+        return any(self.results[name].error for name in SERVING_CHECKS if name in self.results)
 
     async def _one(self, name: str, check: Check) -> CheckResult:
         started = time.perf_counter()
@@ -108,10 +117,18 @@ class Readiness:
         try:
             note = await asyncio.wait_for(asyncio.shield(task), self.timeout)
             result = CheckResult(True, note or "ok", 0.0)
+            self._slow_rounds[name] = 0
         except asyncio.TimeoutError:
-            result = CheckResult(False, f"no answer in {self.timeout:g} s", 0.0)
+            self._slow_rounds[name] = self._slow_rounds.get(name, 0) + 1
+            if self._slow_rounds[name] >= SLOW_ROUNDS:
+                result = CheckResult(False, f"no answer for {self._slow_rounds[name]} rounds of {self.timeout:g} s", 0.0)
+            else:  # one slow round: a busy server, most likely; the last result stands
+                previous = self.results.get(name)
+                result = CheckResult(previous.ok if previous else True, "slow answer", 0.0,
+                                     previous.error if previous else False)
         except Exception as error:  # noqa: BLE001 - the class says what failed; the text may hold an address
-            result = CheckResult(False, type(error).__name__, 0.0)
+            result = CheckResult(False, type(error).__name__, 0.0, error=True)
+            self._slow_rounds[name] = 0
         result.ms = round((time.perf_counter() - started) * 1000, 1)
         return result
 

@@ -53,7 +53,7 @@ class _HttpSession:
         import aiohttp
 
         if self._session is None or self._session.closed:
-            timeout = aiohttp.ClientTimeout(total=health._seconds(health.TIMEOUT_ENV, 2.0))
+            timeout = aiohttp.ClientTimeout(total=health._seconds(health.TIMEOUT_ENV, 5.0))
             self._session = aiohttp.ClientSession(timeout=timeout)
         return self._session
 
