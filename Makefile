@@ -13,7 +13,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: staff-user install train run shell interactive test test-nlu test-stories test-live test-browser test-faults test-scale scale scale-deps load browser-deps validate pytest lint clean bench bench-quick evidence
+.PHONY: staff-user install train run shell interactive test test-nlu test-stories test-live test-browser test-faults test-scale scale scale-deps load browser-deps validate pytest lint clean bench bench-quick bench-metrics evidence
 
 install: $(STAMP) $(WEB_STAMP)
 
@@ -132,6 +132,11 @@ bench: train $(BENCH_STAMP)
 
 bench-quick: train $(BENCH_STAMP)
 	nice -n 10 $(BIN)/python bench/run_all.py --quick
+
+# What the Prometheus metrics cost: throughput with metrics on vs off in one run (~10 min on 2 cores);
+# its section of docs/benchmarks.md is rewritten with the figures.
+bench-metrics: train
+	$(BIN)/python bench/metrics_overhead.py
 
 # Evidence about upstream, not product checks (never part of `make test`): Rasa's own RedisLockStore
 # racing and its socket.io channel dropping replies, printed as figures (docs/benchmarks.md).
