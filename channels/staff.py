@@ -9,7 +9,8 @@ lock (the lock store: Redis in scale-out, so any server will do) appends
 * one ``BotUttered`` per message, with metadata ``{"from": "staff" | "bot",
   "staff_id", "staff_message_id"}`` (a message id already in the tracker is
   not appended again, so the console can safely retry),
-* ``ConversationResumed`` when the person hands back or closes,
+* ``ConversationResumed`` when the person hands back or closes, and ``action_listen`` (the pause
+  stopped Rasa before it listened; the bot then takes the next message as any other),
 
 saves the tracker, and then delivers each message on the channel the user
 last wrote on:
@@ -40,7 +41,8 @@ import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.shared.core.events import BotUttered, ConversationPaused, ConversationResumed, SlotSet
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationPaused, ConversationResumed, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -144,6 +146,10 @@ class StaffInput(InputChannel):
                 ))
             if body.get("resume") and (tracker.is_paused() or any(isinstance(e, ConversationPaused) for e in events)):
                 events.append(ConversationResumed())
+                # The pause stopped Rasa before it listened: without this the next message would follow the
+                # hand-over action itself (the policies fall back and run it again).
+                if tracker.latest_action_name != ACTION_LISTEN_NAME:
+                    events.append(ActionExecuted(ACTION_LISTEN_NAME))
             for event in events:
                 tracker.update(event)
             if events:

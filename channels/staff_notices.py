@@ -22,11 +22,7 @@ def marked_for_wechat(text: str, staff_id: str) -> str:
 
 
 def rest_messages(conversation_id: str, waiting: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Pending staff messages as the REST channel returns them (contract §7)."""
-    out = []
-    for message in waiting:
-        item: Dict[str, Any] = {"recipient_id": conversation_id, "text": message["text"]}
-        if message["kind"] == "staff":
-            item["custom"] = {"from": "staff", "staff_id": message["staff_no"]}
-        out.append(item)
-    return out
+    """Pending staff messages as the REST channel returns them (contract §7): the staff side's notices
+    (joined, handed back, closed) are the person's words too, so every one is marked from staff."""
+    return [{"recipient_id": conversation_id, "text": message["text"], "custom": {"from": "staff"}}
+            for message in waiting]

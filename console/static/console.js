@@ -20,6 +20,7 @@
     slot: {
       symptom: "问题", amount: "金额", card_tail: "卡号后四位", terminal_id: "终端号", reference_number: "参考号",
       bank: "银行", error_code: "错误码", ticket_id: "工单号", steps_done: "已做排查", check_kind: "需要的查询",
+      secrets_warned: "已提醒勿发敏感信息", fraud_reminded: "已做防骗提醒", pending_ticket_key: "登记中的工单",
     },
     flag: { fallback: "未听懂", low_confidence: "低置信度", handover: "转人工", fraud_report: "诈骗举报", failed_check: "查询失败" },
     handover: { waiting: "排队中", claimed: "人工处理中", handed_back: "已转回小安", closed: "已结案" },

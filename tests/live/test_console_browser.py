@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.live.test_handover import PASSWORD, make_staff
-from tests.live.test_webchat import BOT, BOT_TIMEOUT_MS, DESKTOP, INPUT, USER, _page_url, _session_id, _settle, browser  # noqa: F401
+from tests.live.test_webchat import (  # noqa: F401 - the browser fixtures are used by name
+    BOT, BOT_TIMEOUT_MS, DESKTOP, INPUT, USER, _only_when_asked, _page_url, _session_id, _settle, browser,
+)
 from xiaoan import content
 
 ROOT = Path(__file__).resolve().parents[2]

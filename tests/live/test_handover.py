@@ -117,8 +117,7 @@ def test_rest_hand_over_reply_and_hand_back():
     status, sent = agent.call("POST", f"/api/conversations/{sender}/messages", {"text": "您好，我是人工客服，正在为您核实扣款"})
     assert status == 200 and sent["status"] == "pending"
     answer = rest_say(RASA_URL, sender, "好的，谢谢")
-    assert answer == [{"recipient_id": sender, "text": "您好，我是人工客服，正在为您核实扣款",
-                       "custom": {"from": "staff", "staff_id": agent.staff_id}}]
+    assert answer == [{"recipient_id": sender, "text": "您好，我是人工客服，正在为您核实扣款", "custom": {"from": "staff"}}]
     assert [m["from"] for m in agent.conversation(sender)["messages"][-2:]] == ["staff", "user"]
 
     status, _ = agent.call("POST", f"/api/conversations/{sender}/handback", {"slots": {"amount": "3500.00"}})
@@ -130,8 +129,10 @@ def test_rest_hand_over_reply_and_hand_back():
     staff_said = [e for e in stored["events"] if e.get("event") == "bot" and (e.get("metadata") or {}).get("from") == "staff"]
     assert [e["text"] for e in staff_said] == ["您好，我是人工客服，正在为您核实扣款"]
     assert staff_said[0]["metadata"]["staff_id"] == agent.staff_id
-    assert stored["slots"]["amount"] in ("3500.00", 3500.0, "3500")
+    assert stored["slots"]["amount"] == "3500.00"  # what the person corrected, kept after the bot's turn
     assert stored["paused"] is False
+    assert "action_default_fallback" not in [e.get("name") for e in stored["events"][-6:]]
+    assert [h["conversation_id"] for h in agent.call("GET", "/api/queue")[1]].count(sender) == 0  # not queued again
 
 
 def test_socketio_hand_over_live_in_the_room():

@@ -9,7 +9,7 @@ import secrets
 # RFC 7914's interactive-login figures: ~16 MB and ~50 ms per check on this machine.
 N, R, P = 2 ** 14, 8, 1
 MAX_MEM = 64 * 1024 * 1024
-MIN_LENGTH = 10
+MIN_LENGTH = 8
 
 
 def _b64(raw: bytes) -> str:
@@ -43,6 +43,6 @@ def weak_reason(password: str) -> str | None:
     """Why a new password is refused, or None (English: it is said to the person creating an account)."""
     if len(password) < MIN_LENGTH:
         return f"at least {MIN_LENGTH} characters"
-    if len(set(password)) < 4:
+    if len(set(password)) < 3:
         return "too few different characters"
     return None
