@@ -58,3 +58,22 @@ def test_an_empty_room_keeps_the_message_pending():
     channel = SocketIOInput(session_persistence=True)
     channel.blueprint(lambda message: None)  # builds its AsyncServer
     assert asyncio.run(emit_to_session(channel, "nobody-here", STAFF)) == ("pending", "next_connect")
+
+
+def test_a_held_conversation_never_starts_a_new_session():
+    """XiaoanProcessor._has_session_expired: an hour-old paused conversation stays paused (no reset)."""
+    from types import SimpleNamespace
+
+    from rasa.shared.core.domain import SessionConfig
+    from rasa.shared.core.events import ConversationPaused, ConversationResumed
+
+    from xiaoan.runtime.processor import XiaoanProcessor
+
+    processor = XiaoanProcessor.__new__(XiaoanProcessor)  # only the domain's session settings are read
+    processor.domain = SimpleNamespace(session_config=SessionConfig(60, True))
+    tracker = wechat_tracker(2 * 3600)
+    assert processor._has_session_expired(tracker)  # Rasa's own rule: expired
+    tracker.update(ConversationPaused())
+    assert not processor._has_session_expired(tracker)
+    tracker.update(ConversationResumed())
+    assert processor._has_session_expired(tracker)

@@ -10,7 +10,8 @@
 * A message sent again with the same id is answered from the stored replies,
   not processed twice (`xiaoan.runtime.replay`).
 * While a person holds the conversation (paused, xiaoan/handover) the message is
-  stored and nothing else runs: no slot extraction, no notice, no prediction.
+  stored and nothing else runs: no slot extraction, no notice, no prediction,
+  and no new session however long the person takes.
 
 Each message is also counted, timed and logged as one JSON event, with its
 intent and the actions that failed (`xiaoan.runtime.metrics`).
@@ -98,6 +99,11 @@ class XiaoanProcessor(MessageProcessor):
         if not self._should_handle_message(tracker):
             return tracker
         return await super().run_action_extract_slots(output_channel, tracker)
+
+    def _has_session_expired(self, tracker: DialogueStateTracker) -> bool:
+        """A conversation a person holds never expires: a new session would reset the tracker, un-pause
+        it and let the bot answer over the person's head (however long the person takes)."""
+        return not tracker.is_paused() and super()._has_session_expired(tracker)
 
     async def _run_action(
         self,
