@@ -89,8 +89,12 @@ LOCK_BUCKETS = (0.001, 0.01, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 60.0)
 HANDOVER_BUCKETS = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
 
 
+# read once: a process records for its whole life or not at all
+_ENABLED = (os.environ.get(METRICS_ENV) or "on").strip().lower() not in ("off", "0", "false", "no")
+
+
 def enabled() -> bool:
-    return (os.environ.get(METRICS_ENV) or "on").strip().lower() not in ("off", "0", "false", "no")
+    return _ENABLED
 
 
 disable_created_metrics()  # no *_created series: half the page, nothing a dashboard uses
