@@ -154,7 +154,7 @@ class StaffInput(InputChannel):
                 tracker.update(event)
             if events:
                 await agent.tracker_store.save(tracker)
-        channel = tracker.get_latest_input_channel()
+        channel = tracker.get_latest_input_channel() or body.get("channel")  # the queue's, before a first message
         outcomes = []
         for message in wanted:
             status, detail = await self._deliver(request, tracker, channel, message)

@@ -336,11 +336,13 @@ class Console:
         message_id = await in_thread(self.store.add_message, handover.conversation_id, handover.id,
                                      session.staff.staff_no, kind, text, handover.channel)
         return await self._push(handover.conversation_id, message_id, kind, text, session.staff.staff_no,
-                                pause=pause, resume=resume, slots=slots)
+                                pause=pause, resume=resume, slots=slots, channel=handover.channel)
 
     async def _push(self, conversation_id: str, message_id: str, kind: str, text: str, staff_no: Optional[str],
-                    pause: bool = False, resume: bool = False, slots: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+                    pause: bool = False, resume: bool = False, slots: Optional[Dict[str, Any]] = None,
+                    channel: Optional[str] = None) -> Dict[str, Any]:
         body = {"conversation_id": conversation_id, "pause": pause, "resume": resume, "slots": slots or {},
+                "channel": channel,
                 "messages": [{"id": message_id, "text": text, "from": "staff" if kind == "staff" else "bot",
                               "staff_id": staff_no, "kind": kind}]}
         answer = await self.rasa.act(body)
@@ -375,7 +377,8 @@ class Console:
     async def _resend(self, message: Dict[str, Any]) -> Dict[str, Any]:
         kind = message["kind"]
         return await self._push(message["conversation_id"], message["id"], kind, message["text"], message["staff_no"],
-                                pause=kind in ("staff", "joined"), resume=kind in ("handed_back", "closed"))
+                                pause=kind in ("staff", "joined"), resume=kind in ("handed_back", "closed"),
+                                channel=message["channel"])
 
     async def _retry_loop(self) -> None:
         """Messages no Rasa server took (it was restarting) are sent again until one does."""

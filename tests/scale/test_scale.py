@@ -397,6 +397,61 @@ def test_prometheus_scrapes_every_server_with_the_shipped_configuration(stack: S
         prometheus.wait(30)
 
 
+def test_a_staff_reply_reaches_the_user_whichever_server_holds_the_conversation(stack: ScaleStack) -> None:
+    """Hand-over over 2 servers: the chat page's socket sits on one server, the staff reply is written on the
+    other (socket.io rooms shared through Redis); the pause holds for REST on both (PostgreSQL tracker)."""
+    import asyncio
+    import urllib.request
+
+    from ops.scale import CONSOLE_PORT, postgres_url
+    from tests.clients import WebchatClient
+    from xiaoan.handover.store import HandoverStore
+
+    for port in RASA_PORTS:
+        assert wait_for(lambda: ready(port), 180, 1), f"Rasa :{port} not ready"
+    store = HandoverStore(postgres_url())
+    member = store.create_staff(f"scale-{uuid.uuid4().hex[:6]}", "agent", "scale-test-password")
+    store.open_session(member)  # someone on duty
+    first, second = (f"http://127.0.0.1:{port}" for port in RASA_PORTS)
+
+    def act(base: str, body: Dict[str, Any]) -> Dict[str, Any]:
+        request = urllib.request.Request(f"{base}/webhooks/staff/act", json.dumps(body).encode(),
+                                         {"Content-Type": "application/json", "Authorization": f"Bearer {stack.auth_token}"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())
+
+    async def socket_user() -> None:
+        client = WebchatClient()
+        session = await client.connect(first, uuid.uuid4().hex)  # the page's socket: the first server
+        try:
+            await client.say(session, "你好", {"message_id": f"web-{uuid.uuid4().hex}"})
+            await client.next_reply(60)
+            message_id = store.add_message(session, None, member.staff_no, "staff", "跨服务器的人工回复", "socketio")
+            outcome = await asyncio.to_thread(act, second, {  # written on the second server
+                "conversation_id": session, "pause": True, "channel": "socketio",
+                "messages": [{"id": message_id, "text": "跨服务器的人工回复", "from": "staff", "staff_id": member.staff_no}]})
+            assert outcome["paused"] is True
+            assert outcome["messages"][0]["status"] == "delivered", outcome
+            reply = await client.next_reply(20)
+            assert reply["text"] == "跨服务器的人工回复" and reply["metadata"]["from"] == "staff"
+        finally:
+            await client.close()
+
+    asyncio.run(socket_user())
+
+    sender = f"scale-ho-{uuid.uuid4().hex[:8]}"
+    rest_say(first, sender, "你好")
+    message_id = store.add_message(sender, None, member.staff_no, "staff", "请稍等，我在核实", "rest")
+    assert act(first, {"conversation_id": sender, "pause": True, "messages": [
+        {"id": message_id, "text": "请稍等，我在核实", "from": "staff", "staff_id": member.staff_no}]})["paused"]
+    held = rest_say(second, sender, "一般多久到账")  # the other server: still held, no bot answer
+    assert held == [{"recipient_id": sender, "text": "请稍等，我在核实", "custom": {"from": "staff"}}]
+    act(second, {"conversation_id": sender, "resume": True, "messages": []})
+    assert rest_say(first, sender, "一般多久到账"), "the bot answers again after the hand-back"
+    assert http_status(f"http://127.0.0.1:{CONSOLE_PORT}/health/live") == 200  # the console runs in make scale
+    store.dispose()
+
+
 def test_stopping_leaves_nothing(stack: ScaleStack) -> None:
     """Last in this module: the stop every Ctrl-C of `make scale` runs (ops/supervise.py)."""
     assert stack.supervisor is not None
