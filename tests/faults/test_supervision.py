@@ -164,7 +164,7 @@ def test_the_console_tells_a_person_what_happened(work):
 
 # ------------------------------------------------------------------ make run, for real
 
-RUN = {"RASA_PORT": "5025", "ACTION_PORT": "5075", "WEB_PORT": "8085"}
+RUN = {"RASA_PORT": "5025", "ACTION_PORT": "5075", "WEB_PORT": "8085", "CONSOLE_PORT": "8095"}
 RUN_DIR = ROOT / "var" / "faults-run"
 
 
