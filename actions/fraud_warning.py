@@ -57,7 +57,7 @@ QUESTION_INTENTS = (
     "ask_arrival_time", "ask_contact_bank", "ask_retry", "ask_verify_payee", "ask_alternatives", "ask_prevention",
     "ask_apply_pos",
 )
-QUESTION_MIN_CONFIDENCE = 0.2
+QUESTION_MIN_CONFIDENCE = 0.1
 
 
 def fraud_warning_parts(signals: List[str]) -> List[str]:

@@ -522,6 +522,12 @@ def main() -> int:
     else:
         w("n/a (step did not run)")
 
+    # ---- scam alerts (bench/fraud.py)
+    from fraud import latest as fraud_latest, section as fraud_section
+
+    for line in fraud_section(fraud_latest()):
+        w(line)
+
     # hand-written sections: the findings, and the evidence about upstream (`make evidence`)
     for notes in (ROOT / "bench" / "FINDINGS.md", ROOT / "bench" / "evidence" / "README.md"):
         if notes.exists():

@@ -7,6 +7,7 @@ that fails is recorded in the report and the run goes on):
                              scores, training time, size
   2. bench/robustness.py     transformed held-out files, F1 drop per system
   3. bench/scaling.py        25/50/100 % of the training data
+     bench/fraud.py          the fraud path's precision and recall on tests/fraud (scripts/check_fraud.py)
   4. bench/profile_server.py py-spy on our Rasa server under 10 concurrent conversations,
                              with and without the TED prediction cache
   5. bench/latency.py        baseline (the project's endpoints: SQLite masking tracker store,
@@ -60,7 +61,7 @@ def step(name: str, args: List[str], timings: dict, failures: dict) -> None:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", default="nlu,robustness,scaling,profile,latency,report")
+    parser.add_argument("--only", default="nlu,robustness,scaling,fraud,profile,latency,report")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse NLU models already trained even if their inputs changed")
     parser.add_argument("--retrain", action="store_true",
@@ -89,6 +90,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         step("robustness", ["bench/robustness.py"] + quick, timings, failures)
     if "scaling" in only:
         step("scaling", ["bench/scaling.py"] + quick + (["--retrain"] if args.retrain else []), timings, failures)
+    if "fraud" in only:  # the fraud path's precision and recall on tests/fraud (the project's model)
+        step("fraud", ["bench/fraud.py"], timings, failures)
     if "profile" in only:
         seconds = ["--seconds", "12" if args.quick else "25"]
         step("profile_baseline", ["bench/profile_server.py", "--tag", "baseline"] + seconds, timings, failures)

@@ -12,8 +12,9 @@ nothing is detected twice). The message becomes a `fraud_report` when
 2. the classifier says `fraud_report` itself (confident enough not to fall
    back); or
 3. the classifier's best guess is `fraud_report` but it fell back, and the
-   text names an impersonated police officer, court, courier or bank: the
-   two sources agree, so "没太明白" would be the wrong answer.
+   text has someone claiming to be police, a court, a courier or a bank
+   ("自称…", "说是…的"): the two sources agree, so "没太明白" would be the
+   wrong answer.
 
 It is never a `fraud_report` when the message is only the user's own question
 with nobody in it who did anything (`xiaoan.text.fraud.is_question_only`:
@@ -37,7 +38,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from xiaoan.components.base import StatelessComponent
 from xiaoan.components.preprocess import FRAUD_SIGNALS
-from xiaoan.text.fraud import impersonated, is_question_only, is_urgent
+from xiaoan.text.fraud import claims_identity, is_question_only, is_urgent
 
 FRAUD_INTENT = "fraud_report"
 FALLBACK_INTENT = "nlu_fallback"
@@ -66,7 +67,7 @@ def is_fraud_report(message: Message) -> bool:
         return True
     top = classifier_top(message)
     return intent == FALLBACK_INTENT and top is not None and top.get(INTENT_NAME_KEY) == FRAUD_INTENT \
-        and impersonated(signals) is not None
+        and claims_identity(signals)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

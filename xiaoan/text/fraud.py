@@ -15,7 +15,9 @@ condition), never for the words alone, so the user's own question ("退款要手
   `action_fraud_warning` gives one line of advice per kind;
 * who the caller pretended to be (`IMPERSONATION_KINDS`): police / court,
   bank / customer service, courier. Not urgent alone; they fit the warning's
-  first line ("冒充公检法" is not "冒充客服");
+  first line ("冒充公检法" is not "冒充客服"). `claimed_identity` marks an
+  explicit claim ("自称…", "说是…的"): with the classifier's own unsure
+  `fraud_report`, that makes a report;
 * the user's own question, with nobody in it who did anything, found only
   when no scam pattern is: whether a fee is due (`FEE_QUESTION_KINDS`: a
   refund, unfreezing, a POS terminal), whether someone would ask for a scam's
@@ -174,6 +176,12 @@ FRAUD_PATTERNS: dict[str, re.Pattern[str]] = {
     "impersonation_service": _any(_CLAIM + r".{0,8}" + _ROLE_SERVICE, _ROLE_SERVICE + r".{0,8}" + _CLAIM),
 }
 
+# Someone *claiming* to be police, a court, a courier or a bank ("自称", "说是", "冒充"): with the classifier's own
+# (unsure) fraud_report, enough for a report. Looser mentions ("银行说…") only fit the warning's first line.
+_STRICT_CLAIM = r"(自称|冒充|假扮|假冒|说是|说他是|说她是|说自己是|说他们是|称是|号称|以.{0,6}(名义|身份))"
+CLAIMED_IDENTITY = "claimed_identity"
+_CLAIMED = re.compile(_STRICT_CLAIM + r".{0,10}(" + _ROLE_AUTHORITY + "|" + _ROLE_SERVICE + "|" + _ROLE_COURIER + ")")
+
 URGENT_KINDS = frozenset(
     {"code_request", "card_details", "safe_account", "upfront_fee", "turnover", "link_or_app", "screen_share",
      "authority_threat", "guided_operation", "impersonator"}
@@ -235,6 +243,8 @@ def fraud_signals(text: str | None) -> list[str]:
     if not probe:
         return []
     found = [kind for kind, pattern in FRAUD_PATTERNS.items() if pattern.search(probe)]
+    if _CLAIMED.search(probe):
+        found.append(CLAIMED_IDENTITY)
     hypothetical = is_hypothetical_question(probe)
     if hypothetical:
         asked_about = is_urgent(found)
@@ -257,6 +267,10 @@ def impersonated(signals: list[str] | tuple[str, ...]) -> str | None:
 
 def fee_questions(signals: list[str] | tuple[str, ...]) -> list[str]:
     return [kind for kind in signals if kind in FEE_QUESTION_KINDS]
+
+
+def claims_identity(signals: list[str] | tuple[str, ...]) -> bool:
+    return CLAIMED_IDENTITY in signals
 
 
 def is_question_only(signals: list[str] | tuple[str, ...]) -> bool:
