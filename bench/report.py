@@ -170,6 +170,127 @@ def lat_median(summary: Dict[str, Any], key: str, stat: str) -> Optional[float]:
     return ((summary.get(key) or {}).get(stat) or {}).get("median")
 
 
+# ---------------------------------------------------------------- runtime redesign (issue 10)
+
+RUNTIME_RECORD = ROOT / "bench" / "records" / "runtime_before_after.json"
+RUNTIME_NOTES = ROOT / "bench" / "runtime_before_after.md"
+
+
+def runtime_before_after() -> Optional[Dict[str, Any]]:
+    """bench/runtime_before_after.py's figures: results/bench/ on this machine, else the copy in git
+    (bench/records/); the later of the two when both exist. Not part of `make bench`'s own run."""
+    found = [d for d in (read_json(OUT / "runtime_before_after.json"), read_json(RUNTIME_RECORD)) if d]
+    return max(found, key=lambda d: (d.get("machine") or {}).get("when", "")) if found else None
+
+
+def _cell(entry: Dict[str, Any], side: str) -> str:
+    found = (entry.get("summary") or {}).get(side) or {}
+    unit = f" {entry['unit']}" if entry.get("unit") and found.get("median") is not None else ""
+    return med(found, entry.get("digits", 0)) + unit
+
+
+def _ratio_cells(entry: Dict[str, Any], side: str) -> str:
+    """'ratio (round, round, …) | moved?' of one side against the reference."""
+    ratio = (entry.get("ratio") or {}).get(side)
+    pairs = (entry.get("paired_ratios") or {}).get(side) or []
+    verdict = (entry.get("verdict") or {}).get(side, "n/a")
+    rounds = f" ({', '.join(f'{p:.2f}' for p in pairs)})" if pairs else ""
+    return f"{fmt(ratio, 2)}{rounds} | {'**' + verdict + '**' if verdict in ('better', 'worse') else verdict}"
+
+
+def _share(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _figure_table(entries: Dict[str, Any], names: List[str], sides: Dict[str, Any]) -> List[str]:
+    ref, others = names[0], names[1:]
+    head = f"| figure | {ref} `{sides[ref]['commit'][:7]}` |"
+    rule = "|---|---|"
+    for name in others:
+        head += f" {name} `{sides[name]['commit'][:7]}` | {name} / {ref} (each round) | moved? |"
+        rule += "---|---|---|"
+    rows = [head, rule]
+    for entry in entries.values():
+        row = f"| {entry['label']} | {_cell(entry, ref)} |"
+        for name in others:
+            row += f" {_cell(entry, name)} | {_ratio_cells(entry, name)} |"
+        rows.append(row)
+    return rows
+
+
+def runtime_redesign_section(data: Optional[Dict[str, Any]]) -> List[str]:
+    """'Runtime redesign (issue 10): before vs after, one sitting': tables from the JSON, then the
+    hand-written reading of them (bench/runtime_before_after.md)."""
+    if not data or not data.get("figures"):
+        return []
+    L: List[str] = []
+    w = L.append
+    sides = data["sides"]
+    names = list(sides)
+    ref = names[0]
+    m = data.get("machine") or {}
+    loads = data.get("load_avg_1m_before_turns") or {}
+    order = data.get("order") or []
+    rounds = len(loads.get(ref) or [])
+    w("")
+    w("## Runtime redesign (issue 10): before vs after, one sitting")
+    w("")
+    w(f"`bench/runtime_before_after.py`, started {m.get('when', 'n/a')} on {m.get('cpus', '?')} cores shared with "
+      "other engineers' work. Sides, each a git worktree of a commit (committed code only) with its own model, "
+      "trained the way that commit's Makefile trains (niced, own Rasa cache), and served by its own "
+      "`bench/latency.py`, which starts the servers the way that commit's `make run` does:")
+    w("")
+    for name in names:
+        side = sides[name]
+        training = side.get("training") or {}
+        trained = (f"trained with `{training.get('command')}` in {fmt(training.get('train_seconds'), 0, ' s')} "
+                   f"(1-min load {fmt(training.get('load_avg_1m_before'), 1)} at its start)")
+        w(f"- **{name}** = `{side['commit'][:7]}` ({side.get('subject', '')[:100]}…)"
+          + (f": {side['note']}" if side.get("note") else "") + f"; {trained}"
+          + (f"; changed: {side['changed']}" if side.get("changed") else "") + ".")
+    w("")
+    w(f"The sides took turns, {rounds} rounds ({', '.join(order)}), one `latency.py` repeat per turn (servers "
+      "restarted, the full loads of §3: SQLite masking tracker store, one Sanic worker, ports 5205/5255). The "
+      "load and measuring code of the latency.py files is the same. Per side: median [min–max] over the rounds; "
+      f"ratio = median of the side / median of {ref} (below 1 is faster, smaller or quicker for every row but "
+      "msg/s, where above 1 is better), then the same ratio within each round. A figure **moved** when the two "
+      "ranges do not overlap, every round moved the same way and the medians differ by 3 % or more; otherwise "
+      "it is within this machine's noise.")
+    w("")
+    w("1-min load average before each turn (2 cores): "
+      + "; ".join(f"{name} " + ", ".join(fmt(x, 1) for x in loads.get(name, [])) for name in names) + ".")
+    w("")
+    for row in _figure_table(data["figures"], names, sides):
+        w(row)
+    more = data.get("more") or {}
+    if more:
+        w("")
+        w("<details><summary>More figures from the same turns</summary>")
+        w("")
+        for row in _figure_table(more, names, sides):
+            w(row)
+        w("")
+        w("</details>")
+    profiles = data.get("profiles") or {}
+    if all((profiles.get(name) or {}).get("categories") for name in names):
+        w("")
+        w("py-spy on each side's Rasa server (its own `bench/profile_server.py`: 100 Hz, 10 concurrent "
+          "conversations back-to-back, action scripts; stacks grouped with one table that knows both layouts; "
+          "inclusive shares of on-CPU samples; collapsed stacks in `results/bench/runtime_before_after/`). "
+          "Throughput while profiled: "
+          + "; ".join(f"{name} {', '.join(fmt(x, 1) for x in profiles[name].get('load', []))} msg/s (load "
+                      f"{fmt(profiles[name].get('load_avg_1m_before'), 1)})" for name in names) + ".")
+        w("")
+        w("| part of a message's work | " + " | ".join(names) + " |")
+        w("|---|" + "---|" * len(names))
+        for category in profiles[names[-1]]["categories"]:
+            w(f"| {category} | " + " | ".join(_share(profiles[n]["categories"].get(category)) for n in names) + " |")
+    if RUNTIME_NOTES.exists():
+        w("")
+        w(RUNTIME_NOTES.read_text(encoding="utf-8").strip())
+    return L
+
+
 def main() -> int:
     IMG.mkdir(parents=True, exist_ok=True)
     nlu = read_json(OUT / "nlu_compare.json") or {}
@@ -528,11 +649,18 @@ def main() -> int:
     for line in fraud_section(fraud_latest()):
         w(line)
 
-    # hand-written sections: the findings, and the evidence about upstream (`make evidence`)
-    for notes in (ROOT / "bench" / "FINDINGS.md", ROOT / "bench" / "evidence" / "README.md"):
-        if notes.exists():
-            w("")
-            w(notes.read_text(encoding="utf-8").strip())
+    # hand-written sections: the findings, the runtime redesign's before/after (its own run,
+    # bench/runtime_before_after.py), and the evidence about upstream (`make evidence`)
+    notes = ROOT / "bench" / "FINDINGS.md"
+    if notes.exists():
+        w("")
+        w(notes.read_text(encoding="utf-8").strip())
+    for line in runtime_redesign_section(runtime_before_after()):
+        w(line)
+    notes = ROOT / "bench" / "evidence" / "README.md"
+    if notes.exists():
+        w("")
+        w(notes.read_text(encoding="utf-8").strip())
     # its own run, not make bench's: the cost of the Prometheus metrics (bench/metrics_overhead.py)
     from metrics_overhead import latest as metrics_overhead_latest, section as metrics_overhead_section
 

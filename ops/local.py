@@ -33,7 +33,8 @@ from typing import List, Optional
 import yaml
 
 from ops.services import PYTHON, ROOT, ServiceError, reachable_address
-from ops.supervise import Console, Program, Supervisor, ignore_signals, run_in_foreground, stop_on_signals
+from ops.supervise import (Console, Program, Supervisor, ignore_signals, port_in_use, run_in_foreground,
+                           stop_on_signals)
 
 LOOPBACK = ("127.", "localhost", "::1")
 LIVE_TEST_WECHAT_TOKEN = "xiaoan-live-test"
@@ -70,6 +71,15 @@ class LocalSet:
         self.own_folder = bool(custom)
         self.work = self.var / ("supervisor" + log_suffix)
         self.log_suffix = log_suffix
+
+    def ports(self) -> dict:
+        return {"RASA_PORT": self.rasa_port, "ACTION_PORT": self.action_port, "WEB_PORT": self.web_port,
+                "CONSOLE_PORT": self.console_port}
+
+    def taken_ports(self) -> List[str]:
+        """The ports something else already answers on: starting beside it would test (or serve) that other
+        process instead of ours, so the start is refused."""
+        return [f"{name}={number}" for name, number in self.ports().items() if port_in_use(number)]
 
     @property
     def rasa_url(self) -> str:
@@ -201,6 +211,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if command:
         os.environ.setdefault("WECHAT_TOKEN", LIVE_TEST_WECHAT_TOKEN)
     servers = LocalSet("-test" if command else "")
+    taken = servers.taken_ports()
+    if taken:
+        print(f"Ports already in use: {', '.join(taken)}. Another 小安 (or another program) runs here: "
+              "stop it, or choose other ports with these variables.", file=sys.stderr)
+        return 2
     supervisor = Supervisor(servers.work, servers.programs(), name="xiaoan-run")
     print("Starting 小安 …", flush=True)
     stop_on_signals()
@@ -216,7 +231,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if command:
         try:
             environment = {**os.environ, "RASA_URL": servers.rasa_url, "WEB_URL": servers.web_url,
-                           "CONSOLE_URL": servers.console_url, **servers.handover_env()}
+                           "CONSOLE_URL": servers.console_url, "RASA_LOG": str(servers.log("rasa")),
+                           "ACTIONS_LOG": str(servers.log("actions")), **servers.handover_env()}
             return subprocess.call(command, cwd=ROOT, env=environment)
         except KeyboardInterrupt:
             return 1
