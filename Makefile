@@ -13,13 +13,22 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: staff-user install train run shell interactive test test-nlu test-stories test-live test-browser test-faults test-scale scale scale-deps load browser-deps validate pytest lint clean bench bench-quick bench-metrics evidence
+.PHONY: staff-user bind-wechat identity-token install train run shell interactive test test-nlu test-stories test-live test-browser test-faults test-scale scale scale-deps load browser-deps validate pytest lint clean bench bench-quick bench-metrics evidence
 
 install: $(STAMP) $(WEB_STAMP)
 
 # The chat page's one third-party bundle (rasa-webchat 1.0.1), from the lock file.
 $(WEB_STAMP): web/package.json web/package-lock.json
 	cd web && npm ci --ignore-scripts --no-audit --no-fund
+
+# Identity (CONTRACT §8): bind a WeChat OpenID to a customer or merchant id, as the bank's binding
+# flow would; print a signed token for an id (needs XIAOAN_IDENTITY_SECRET, or make run's demo secret).
+bind-wechat: install
+	@test -n "$(OPENID)" -a -n "$(ID)" || { echo "usage: make bind-wechat OPENID=<openid> ID=<C0001|M0001>" >&2; exit 2; }
+	@$(BIN)/python -m xiaoan.identity bind-wechat --openid "$(OPENID)" --id "$(ID)"
+identity-token: install
+	@test -n "$(ID)" || { echo "usage: make identity-token ID=<C0001|M0001> [HOURS=8]" >&2; exit 2; }
+	@$(BIN)/python -m xiaoan.identity token --id "$(ID)" --hours "$${HOURS:-8}"
 
 # Debian's chromium and CJK fonts for the browser test (never `playwright install`).
 browser-deps:
@@ -47,11 +56,14 @@ staff-user: install
 	@test -n "$(NAME)" -a -n "$(ROLE)" || { echo "usage: make staff-user NAME=<name> ROLE=<agent|supervisor>" >&2; exit 2; }
 	@$(BIN)/python -m console.users --name "$(NAME)" --role "$(ROLE)"
 
+# ID=C0001 (or M0001): talk as that verified customer or merchant (a token signed with the identity
+# secret, verified by the same ingress as every channel); without ID, as an anonymous visitor.
+LOCAL_IDENTITY = $(if $(ID),XIAOAN_IDENTITY_SECRET_FILE=$${XIAOAN_IDENTITY_SECRET_FILE:-var/identity_secret} XIAOAN_LOCAL_IDENTITY=$$($(BIN)/python -m xiaoan.identity token --id "$(ID)"))
 shell: train
-	$(RASA) shell --endpoints endpoints.yml
+	$(LOCAL_IDENTITY) $(RASA) shell --endpoints endpoints.yml
 
 interactive: train
-	$(RASA) interactive --endpoints endpoints.yml
+	$(LOCAL_IDENTITY) $(RASA) interactive --endpoints endpoints.yml
 
 validate: install
 	$(RASA) data validate --fail-on-warnings

@@ -11,6 +11,7 @@ from rasa_sdk.forms import FormValidationAction, ValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.fraud_warning import PRIVACY_WARNING, privacy_notice, question_notices
+from actions.record_access import caller
 from actions.tickets import ticket_that_landed
 from actions.tracker_reading import latest_intent, latest_text
 from xiaoan.text.identifiers import clean_identifier, find_identifiers
@@ -76,7 +77,7 @@ def terminal_from_page(tracker: Tracker) -> List[EventType]:
 
 
 class ValidateDiagnosisForm(FormValidationAction):
-    """Asks only for the identifier that the case's check needs."""
+    """Asks only for the identifier that the case's check needs, and only a verified user (nothing else is looked up)."""
 
     def name(self) -> Text:
         return "validate_diagnosis_form"
@@ -88,6 +89,8 @@ class ValidateDiagnosisForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> List[Text]:
+        if not caller(tracker).verified:  # nothing will be looked up: do not ask for a number
+            return []
         slot = SLOT_FOR_CHECK.get(infer_check_kind(tracker) or "")
         return [slot] if slot else []
 
@@ -120,6 +123,20 @@ class ValidateDiagnosisForm(FormValidationAction):
         return _clean("reference_number", value, dispatcher)
 
 
+# Why a token was refused → the answer that says so (domain.yml).
+REFUSAL_RESPONSES = {"expired": "utter_identity_refused_expired", "forged": "utter_identity_refused_invalid",
+                     "malformed": "utter_identity_refused_invalid", "not_configured": "utter_identity_refused_unavailable"}
+
+
+def identity_refusal(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """A refused sign-in token: say why, once per reason in a conversation; the user goes on unverified."""
+    problem = caller(tracker).problem
+    if problem not in REFUSAL_RESPONSES or tracker.get_slot("identity_refusal_told") == problem:
+        return []
+    dispatcher.utter_message(response=REFUSAL_RESPONSES[problem])
+    return [SlotSet("identity_refusal_told", problem)]
+
+
 @functools.lru_cache(maxsize=None)
 def _validated_slots(cls: type) -> tuple:
     """Slot names with a `validate_<slot>` method on `cls`, found once per class (this runs every message)."""
@@ -147,6 +164,7 @@ class ValidateSlotMappings(ValidationAction):
         events = await super().run(dispatcher, tracker, domain)
         events += terminal_from_page(tracker)
         events += await ticket_that_landed(dispatcher, tracker)
+        events += identity_refusal(dispatcher, tracker)
         secrets = privacy_notice(tracker)
         if secrets:
             dispatcher.utter_message(response=PRIVACY_WARNING, secrets=secrets)

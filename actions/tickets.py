@@ -14,6 +14,7 @@ from actions.backoffice import get_backoffice, in_worker_thread
 from actions.backoffice.records import CaseDetails
 from actions.checks import BUSY
 from actions.handover import attach_ticket
+from actions.record_access import caller
 from actions.speech import say
 from actions.tracker_reading import fraud_reminder_once, latest_intent, request_key, slot_amount, slot_identifier
 from xiaoan.text.amounts import format_amount
@@ -66,6 +67,7 @@ def case_from_tracker(tracker: Tracker, handoff: bool) -> CaseDetails:
         bank=tracker.get_slot("bank"),
         steps_done=list(tracker.get_slot("steps_done") or []),
         handoff=handoff,
+        verified_as=caller(tracker).subject,
     )
 
 

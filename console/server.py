@@ -322,6 +322,7 @@ class Console:
             "conversation_id": conversation_id,
             "channel": found.channel,
             "paused": found.paused,
+            "identity": found.identity,
             "messages": [m.as_json() for m in found.messages],
             "slots": {k: v for k, v in found.slots.items() if v is not None and k not in HIDDEN_SLOTS},
             "ticket": ticket,

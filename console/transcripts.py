@@ -87,6 +87,8 @@ class Conversation:
     slots: Dict[str, Any] = field(default_factory=dict)
     paused: bool = False
     channel: Optional[str] = None
+    # who wrote the latest user message, as the ingress verified it (xiaoan.identity): verified, subject, via, problem
+    identity: Dict[str, Any] = field(default_factory=lambda: {"verified": False})
 
     @classmethod
     def from_rows(cls, conversation_id: str, rows: List[Dict[str, Any]]) -> "Conversation":
@@ -97,6 +99,9 @@ class Conversation:
             if kind == "user":
                 intent = event.get("parse_data", {}).get("intent") or {}
                 conversation.channel = event.get("input_channel") or conversation.channel
+                found = ((event.get("metadata") or {}).get("xiaoan") or {}).get("identity")
+                if isinstance(found, dict):
+                    conversation.identity = {k: found[k] for k in ("verified", "subject", "via", "problem") if k in found}
                 conversation.messages.append(Message("user", event.get("text") or "", event.get("timestamp") or 0.0,
                                                      intent.get("name"), intent.get("confidence")))
             elif kind == "bot":

@@ -33,8 +33,8 @@ from typing import List, Optional
 import yaml
 
 from ops.services import PYTHON, ROOT, ServiceError, reachable_address
-from ops.supervise import (Console, Program, Supervisor, ignore_signals, port_in_use, run_in_foreground,
-                           stop_on_signals)
+from ops.supervise import Console, Program, Supervisor, ignore_signals, run_in_foreground, stop_on_signals
+from xiaoan.identity.tokens import secret_env, sign
 
 LOOPBACK = ("127.", "localhost", "::1")
 LIVE_TEST_WECHAT_TOKEN = "xiaoan-live-test"
@@ -72,15 +72,6 @@ class LocalSet:
         self.work = self.var / ("supervisor" + log_suffix)
         self.log_suffix = log_suffix
 
-    def ports(self) -> dict:
-        return {"RASA_PORT": self.rasa_port, "ACTION_PORT": self.action_port, "WEB_PORT": self.web_port,
-                "CONSOLE_PORT": self.console_port}
-
-    def taken_ports(self) -> List[str]:
-        """The ports something else already answers on: starting beside it would test (or serve) that other
-        process instead of ours, so the start is refused."""
-        return [f"{name}={number}" for name, number in self.ports().items() if port_in_use(number)]
-
     @property
     def rasa_url(self) -> str:
         return f"http://{reachable_address(self.host)}:{self.rasa_port}"
@@ -103,6 +94,19 @@ class LocalSet:
             env["XIAOAN_STAFF_HOURS"] = os.environ["XIAOAN_STAFF_HOURS"]
         return env
 
+    def identity_env(self) -> dict:
+        """The identity secret (xiaoan.identity.tokens): the environment's, else a demo secret made once in
+        the run folder (0600) so that `make run` can print a signed-in demo link. A bank sets its own."""
+        return secret_env(self.var)
+
+    def demo_link(self, subject: Optional[str]) -> str:
+        """The chat page, signed in as `subject` (a token in the URL's fragment, never sent to the page server)."""
+        if subject is None:
+            return f"{self.web_url}/"
+        secret_file = os.environ.get("XIAOAN_IDENTITY_SECRET_FILE") or self.identity_env()["XIAOAN_IDENTITY_SECRET_FILE"]
+        key = os.environ.get("XIAOAN_IDENTITY_SECRET") or Path(secret_file).read_text(encoding="utf-8").strip()
+        return f"{self.web_url}/#identity={sign(subject, key)}"
+
     def log(self, name: str) -> Path:
         return self.var / f"{name}{self.log_suffix}.log"
 
@@ -124,6 +128,7 @@ class LocalSet:
         rasa_env = {name: os.environ.get(name, "") for name in WECHAT_VARIABLES}
         rasa_env["WEB_PORT"] = str(self.web_port)
         rasa_env.update(self.handover_env())
+        rasa_env.update(self.identity_env())
         if self.token:  # in a 0600 file, not on the command line
             token_file = self.work / "auth_token"
             token_file.write_text(self.token, encoding="utf-8")
@@ -185,7 +190,13 @@ def banner(servers: LocalSet, console: Console) -> str:
 小安 is up (every process supervised: one that dies is started again).
   REST:   curl -s http://{host}:{rasa_port}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
             -d '{{"sender":"demo","message":"POS机一直提示通讯失败"}}'
-  Web:    {servers.web_url}/   (chat page)
+  Web:    {servers.demo_link(None)}   (chat page, as an anonymous visitor: explanations, no record details)
+          {servers.demo_link("C0001")}
+                  (signed in as the demo customer C0001: cards 1234 5678 9012 3456 7890, its transactions)
+          {servers.demo_link("M0001")}
+                  (signed in as the demo merchant M0001: terminals 10000001-10000004)
+          The demo links are signed with {'XIAOAN_IDENTITY_SECRET' if os.environ.get('XIAOAN_IDENTITY_SECRET') else 'the demo secret in ' + str(servers.var / 'identity_secret')}
+          and expire in 8 hours; a bank signs its own (README, "Identity").
   Staff:  {servers.console_url}/   (staff console; first account: make staff-user NAME=<name> ROLE=supervisor,
           password from STAFF_PASSWORD or asked for; no account exists until one is made)
   WeChat: http://{host}:{rasa_port}/webhooks/wechat/webhook   (set WECHAT_TOKEN etc.)
@@ -211,11 +222,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     if command:
         os.environ.setdefault("WECHAT_TOKEN", LIVE_TEST_WECHAT_TOKEN)
     servers = LocalSet("-test" if command else "")
-    taken = servers.taken_ports()
-    if taken:
-        print(f"Ports already in use: {', '.join(taken)}. Another 小安 (or another program) runs here: "
-              "stop it, or choose other ports with these variables.", file=sys.stderr)
-        return 2
     supervisor = Supervisor(servers.work, servers.programs(), name="xiaoan-run")
     print("Starting 小安 …", flush=True)
     stop_on_signals()
@@ -232,7 +238,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         try:
             environment = {**os.environ, "RASA_URL": servers.rasa_url, "WEB_URL": servers.web_url,
                            "CONSOLE_URL": servers.console_url, "RASA_LOG": str(servers.log("rasa")),
-                           "ACTIONS_LOG": str(servers.log("actions")), **servers.handover_env()}
+                           "ACTIONS_LOG": str(servers.log("actions")), **servers.handover_env(),
+                           **servers.identity_env()}
             return subprocess.call(command, cwd=ROOT, env=environment)
         except KeyboardInterrupt:
             return 1

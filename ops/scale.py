@@ -36,6 +36,7 @@ from ops.supervise import (
     run_in_foreground,
     stop_on_signals,
 )
+from xiaoan.identity.tokens import secret_env
 
 WORK = ROOT / "var" / "scale"
 NGINX_PORT = 8088
@@ -195,7 +196,7 @@ class ScaleStack:
         return {"XIAOAN_HANDOVER_URL": postgres_url()}
 
     def programs(self, key_prefix: str) -> List[Program]:
-        common_env = {"XIAOAN_AUTH_TOKEN_FILE": str(self.token_file)}
+        common_env = {"XIAOAN_AUTH_TOKEN_FILE": str(self.token_file), **secret_env(self.work)}
         programs = [Program(
             name="actions", label=f"actions :{ACTION_PORT}",
             argv=[PYTHON, "-m", "xiaoan.runtime", "run", "actions", "--actions", "actions", "--port", str(ACTION_PORT)],

@@ -25,6 +25,28 @@ def backoffice_db(tmp_path, monkeypatch):
     backoffice._backoffice_for.cache_clear()
 
 
+OWNER = "owner"  # make_tracker's default: verified as whoever owns the record the slots name
+
+
+def owner_of(slots: dict[str, Any]) -> str:
+    """The fixture owner of the card, terminal or transaction in `slots` (C0001 when none is named)."""
+    from actions.backoffice.simulated import load_fixtures
+
+    data = load_fixtures()
+    for slot, table in (("reference_number", "transactions"), ("terminal_id", "terminals"), ("card_tail", "cards")):
+        for row in data[table] if slots.get(slot) else []:
+            if str(row[slot]) == str(slots[slot]):
+                return row["owner"]
+    return "C0001"
+
+
+def identity_record(subject: Optional[str], **extra: Any) -> dict[str, Any]:
+    """What the ingress records for a message verified as `subject` (None: nobody verified)."""
+    if subject is None:
+        return {"verified": False, **extra}
+    return {"verified": True, "subject": subject, "via": "token", **extra}
+
+
 def make_tracker(
     slots: Optional[dict[str, Any]] = None,
     text: str = "",
@@ -32,14 +54,20 @@ def make_tracker(
     entities: Optional[list[dict[str, Any]]] = None,
     message_id: str = "m1",
     sender_id: str = "tester",
+    identity: Optional[str] = OWNER,
 ) -> Tracker:
+    """A tracker whose latest message passed the ingress as `identity` (a customer or merchant id; OWNER: the
+    owner of the record the slots name, as a verified user asks about their own; None: an unverified visitor)."""
+    slots = slots or {}
+    subject = owner_of(slots) if identity == OWNER else identity
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 1.0},
         "entities": entities or [],
         "message_id": message_id,
+        "metadata": {"xiaoan": {"identity": identity_record(subject)}},
     }
-    return Tracker(sender_id, slots or {}, latest, [], False, None, {}, "action_listen")
+    return Tracker(sender_id, slots, latest, [], False, None, {}, "action_listen")
 
 
 @pytest.fixture

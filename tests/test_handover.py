@@ -119,7 +119,7 @@ def test_a_check_that_fails_twice_goes_to_a_person(all_day, monkeypatch, dispatc
     def broken(*_):
         raise ConnectionError("back office down")
 
-    monkeypatch.setattr(checks.ActionCheckTerminalStatus, "lookup", broken)
+    monkeypatch.setattr(checks.ActionCheckTerminalStatus, "find", broken)
     first = make_tracker({"terminal_id": "10000002"}, intent="inform")
     run(ActionCheckTerminalStatus(), dispatcher, first)
     assert responses(dispatcher) == ["utter_system_busy"] and get_store().active("tester") is None

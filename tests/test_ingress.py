@@ -40,11 +40,13 @@ def test_admitting_twice_changes_nothing():
 
 def test_a_client_cannot_forge_the_ingress_record():
     """Clients write the metadata; a record they send is replaced, so masking cannot be skipped."""
-    forged = {INGRESS_KEY: {"secrets_masked": [], "fraud_signals": [], "message_id": "x"}}
+    forged = {INGRESS_KEY: {"secrets_masked": [], "fraud_signals": [], "message_id": "x",
+                            "identity": {"verified": True, "subject": "C0001", "via": "token"}}}
     message = admit(UserMessage(f"卡号{CARD}", sender_id="u", metadata=forged))
     assert CARD not in message.text
     assert admitted_facts(message.metadata) == {"text": "卡号***************0123", "secrets_masked": ["card_number"],
-                                                "fraud_signals": [], "message_id": None}
+                                                "fraud_signals": [], "message_id": None,
+                                                "identity": {"verified": False}}
 
 
 def test_payloads_are_masked_but_not_rewritten():

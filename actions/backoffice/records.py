@@ -14,6 +14,7 @@ class Card:
     daily_limit: Decimal
     bank: str
     note: str = ""
+    owner: Optional[str] = None  # the customer id (C0001)
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class Terminal:
     hardware: str  # ok | printer_fault | card_reader_fault
     merchant: str
     offline_minutes: int = 0
+    owner: Optional[str] = None  # the merchant id (M0001)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Transaction:
     terminal_id: str
     time: str
     payee_bank: str
+    owner: Optional[str] = None  # the paying customer's id
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class CaseDetails:
     bank: Optional[str] = None
     steps_done: list[str] = field(default_factory=list)
     handoff: bool = False
+    verified_as: Optional[str] = None  # the customer or merchant id the conversation was verified as, if any
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ cards = Table(
     Column("daily_limit", String(24), nullable=False),
     Column("bank", String(64), nullable=False),
     Column("note", String(128), default=""),
+    Column("owner", String(16), nullable=True),
 )
 terminals = Table(
     "bo_terminals", metadata,
@@ -52,6 +53,7 @@ terminals = Table(
     Column("hardware", String(32), nullable=False),
     Column("merchant", String(64), nullable=False),
     Column("offline_minutes", Integer, default=0),
+    Column("owner", String(16), nullable=True),
 )
 transactions = Table(
     "bo_transactions", metadata,
@@ -62,6 +64,7 @@ transactions = Table(
     Column("terminal_id", String(8), nullable=False),
     Column("time", String(20), nullable=False),
     Column("payee_bank", String(64), nullable=False),
+    Column("owner", String(16), nullable=True),
 )
 tickets = Table(
     "bo_tickets", metadata,
@@ -101,6 +104,7 @@ class SimulatedBackOffice:
         engine = create_engine(self._url, future=True, pool_pre_ping=True)
         metadata.create_all(engine)
         self._add_request_key(engine)
+        self._add_owner(engine)
         self._seed(engine)
         return engine
 
@@ -114,6 +118,14 @@ class SimulatedBackOffice:
             conn.exec_driver_sql(
                 "CREATE UNIQUE INDEX IF NOT EXISTS ix_bo_tickets_request_key ON bo_tickets (request_key)"
             )
+
+    @staticmethod
+    def _add_owner(engine: Engine) -> None:
+        """A store written before records had owners gets the column; `_seed` fills it for the fixtures."""
+        for table in (cards, terminals, transactions):
+            if "owner" not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
+                with engine.begin() as conn:
+                    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN owner VARCHAR(16)")
 
     @staticmethod
     def _seed(engine: Engine) -> None:
@@ -131,6 +143,10 @@ class SimulatedBackOffice:
                          for row in rows if str(row[key]) not in present]
                 if fresh:
                     conn.execute(insert(table), fresh)
+                for row in rows:  # a fixture row stored before it had an owner
+                    if row.get("owner"):
+                        conn.execute(table.update().where(table.c[key] == str(row[key]), table.c.owner.is_(None))
+                                     .values(owner=row["owner"]))
 
     def _one(self, table: Table, key: str, value: str) -> Optional[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -143,7 +159,7 @@ class SimulatedBackOffice:
             return None
         return Card(
             card_tail=row["card_tail"], state=row["state"], balance=Decimal(row["balance"]),
-            daily_limit=Decimal(row["daily_limit"]), bank=row["bank"], note=row["note"] or "",
+            daily_limit=Decimal(row["daily_limit"]), bank=row["bank"], note=row["note"] or "", owner=row["owner"],
         )
 
     def find_terminal(self, terminal_id: str) -> Optional[Terminal]:

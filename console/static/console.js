@@ -21,10 +21,20 @@
       symptom: "问题", amount: "金额", card_tail: "卡号后四位", terminal_id: "终端号", reference_number: "参考号",
       bank: "银行", error_code: "错误码", ticket_id: "工单号", steps_done: "已做排查", check_kind: "需要的查询",
       secrets_warned: "已提醒勿发敏感信息", fraud_reminded: "已做防骗提醒", pending_ticket_key: "登记中的工单",
+      sign_in_told: "已告知需登录才能查询", identity_refusal_told: "已告知身份凭证被拒",
     },
     flag: { fallback: "未听懂", low_confidence: "低置信度", handover: "转人工", fraud_report: "诈骗举报", failed_check: "查询失败" },
     handover: { waiting: "排队中", claimed: "人工处理中", handed_back: "已转回小安", closed: "已结案" },
+    via: { token: "登录凭证", wechat_binding: "微信绑定", local: "本机测试身份" },
+    problem: { expired: "登录已过期", forged: "签名不符", malformed: "格式错误", not_configured: "本服务未配置验证密钥" },
   };
+  // Whether the latest user message came from a verified customer or merchant (xiaoan.identity).
+  function identityText(identity) {
+    identity = identity || {};
+    if (identity.verified) return "已验证身份 " + identity.subject + "（" + label("via", identity.via) + "）";
+    if (identity.problem) return "未验证：身份凭证被拒（" + label("problem", identity.problem) + "）";
+    return "未验证身份（未登录、未绑定）";
+  }
   var INTENTS = ["transfer_failed", "terminal_fault", "network_issue", "account_problem", "input_error", "system_delay",
     "charged_but_failed", "payee_not_received", "recipient_bank_issue", "funds_returned", "error_code", "ask_arrival_time",
     "ask_contact_bank", "ask_retry", "ask_verify_payee", "ask_alternatives", "ask_prevention", "ask_apply_pos",
@@ -244,7 +254,7 @@
       if (atBottom) list.scrollTop = list.scrollHeight;
       var handover = data.handover || {};
       $("conv-state").textContent = "（" + label("channel", data.channel) + " · " + label("handover", handover.status) +
-        (data.paused ? " · 小安暂停中" : " · 小安在回答") + "）";
+        (data.paused ? " · 小安暂停中" : " · 小安在回答") + " · " + identityText(data.identity) + "）";
       renderPairs($("slots"), Object.keys(data.slots).filter(function (k) { return k !== "fraud_reminded"; }).map(function (k) {
         var value = data.slots[k];
         return [label("slot", k), Array.isArray(value) ? value.join("；") : String(value)];

@@ -52,9 +52,24 @@
     return protocol + "//" + host + ":" + RASA_PORT;
   }
 
+  // Who is signed in: the bank's portal opens this page with its signed identity token in the URL's
+  // fragment (#identity=…), which never reaches the page server's logs. It is taken out of the
+  // address bar at once and sent with every message (customData.identity); Rasa verifies it.
+  function takeIdentityToken() {
+    var hash = new URLSearchParams((window.location.hash || "").replace(/^#/, ""));
+    var token = hash.get("identity");
+    if (!token) return null;
+    if (window.history && window.history.replaceState) {
+      window.history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+    return token.length <= 4096 ? token : null;
+  }
+
   // Context a merchant portal passes in the page URL (an 8-digit terminal number).
   function resolveCustomData() {
     var data = { language: "zh" };
+    var identity = takeIdentityToken();
+    if (identity) data.identity = identity;
     var terminalId = new URLSearchParams(window.location.search).get("terminal_id");
     if (terminalId) {
       terminalId = terminalId.trim();

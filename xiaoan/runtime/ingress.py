@@ -8,8 +8,11 @@ parsed, logged or stored. Admitting it
   otherwise kept as typed (what is stored, and what staff read);
 * records in its metadata, under ``"xiaoan"``, the normalised text the NLU
   classifies (`xiaoan.text.reading`), which kinds of secret were masked,
-  which fraud signals were seen and the client's message id, so the NLU and
-  the actions read these facts instead of working them out again;
+  which fraud signals were seen, the client's message id and who is writing
+  (`xiaoan.identity`: a verified customer or merchant id, or why not), so the
+  NLU and the actions read these facts instead of working them out again;
+* drops the client's identity token from the metadata once it is verified:
+  a bearer credential is not stored with the conversation;
 * is idempotent: an admitted message object is marked and left alone. The
   mark is on the object, never in the metadata, because clients write the
   metadata: a client that sends its own ``"xiaoan"`` record has it replaced.
@@ -23,6 +26,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from rasa.core.channels.channel import UserMessage
 
+from xiaoan.identity import identify
 from xiaoan.text.reading import read_user_text
 
 INGRESS_KEY = "xiaoan"
@@ -59,6 +63,7 @@ def admit(message: UserMessage) -> UserMessage:
         "secrets_masked": list(reading.secrets_masked),
         "fraud_signals": list(reading.fraud_signals),
         "message_id": client_message_id(metadata),
+        "identity": identify(metadata, message.input_channel, message.sender_id),
     }
     message.metadata = metadata
     if isinstance(message.parse_data, dict) and isinstance(message.parse_data.get("text"), str):

@@ -27,6 +27,7 @@ from sqlalchemy.orm import sessionmaker
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from xiaoan.identity import TOKEN_KEY as IDENTITY_TOKEN_KEY
 from xiaoan.text.masking import mask_text
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ def mask_event_data(data: Dict[Text, Any]) -> Dict[Text, Any]:
     parse_data = masked.get("parse_data")
     if isinstance(parse_data, dict) and isinstance(parse_data.get("text"), str):
         masked["parse_data"] = dict(parse_data, text=mask_text(parse_data["text"]))
+    metadata = masked.get("metadata")
+    if isinstance(metadata, dict) and IDENTITY_TOKEN_KEY in metadata:  # a token the ingress never saw
+        masked["metadata"] = {k: v for k, v in metadata.items() if k != IDENTITY_TOKEN_KEY}
     return masked
 
 

@@ -1,0 +1,274 @@
+"""Identity (CONTRACT §8, issue 13): tokens, the ingress's record, and what each kind of user is told.
+
+The ingress verifies; the checks show a record to its verified owner only, answer someone else's
+number exactly like an unknown one, tell an unverified visitor how to sign in (once) with the steps
+that need no lookup, and make lookups wait after a few that found nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import jwt
+import pytest
+from rasa.core.channels.channel import UserMessage
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.checks import ActionCheckAccountStatus, ActionCheckTerminalStatus, ActionCheckTransaction
+from actions.forms import ValidateDiagnosisForm, ValidateSlotMappings
+from actions.record_access import FAILURES_PER_CONVERSATION, FAILURES_PER_IDENTITY, caller, pause_seconds
+from actions.tickets import case_from_tracker
+from tests.conftest import identity_record, make_tracker
+from xiaoan import content, identity
+from xiaoan.identity import tokens
+from xiaoan.runtime.ingress import admit, admitted_facts
+from xiaoan.runtime.tracker_store import mask_event_data
+
+SECRET = "unit-test-identity-secret-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def identity_secret(monkeypatch, backoffice_db):
+    monkeypatch.setenv("XIAOAN_IDENTITY_SECRET", SECRET)
+    monkeypatch.delenv("XIAOAN_IDENTITY_SECRET_FILE", raising=False)
+    monkeypatch.delenv("XIAOAN_LOCAL_IDENTITY", raising=False)
+    monkeypatch.delenv("XIAOAN_HANDOVER_URL", raising=False)
+    identity._store_for.cache_clear()
+    yield
+    identity._store_for.cache_clear()
+
+
+def run(action, tracker, dispatcher=None):
+    dispatcher = dispatcher or CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    return dispatcher, events
+
+
+def parts(dispatcher):
+    """The responses each message was made of, in order."""
+    found = []
+    for message in dispatcher.messages:
+        found += message.get("composed_of") or [message.get("response")]
+    return found
+
+
+def text_of(dispatcher):
+    return "\n".join(m.get("text") or "" for m in dispatcher.messages)
+
+
+def slots_set(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+# ------------------------------------------------------------------ tokens
+
+def test_a_good_token_names_its_subject():
+    verdict = tokens.verify(tokens.sign("C0001", SECRET))
+    assert verdict.subject == "C0001" and verdict.problem is None and verdict.expires > time.time()
+
+
+@pytest.mark.parametrize("token, problem", [
+    (jwt.encode({"sub": "C0001", "exp": int(time.time()) - 5}, SECRET, algorithm="HS256"), "expired"),
+    (jwt.encode({"sub": "C0001", "exp": int(time.time()) + 600}, "another-secret-of-enough-length",
+                algorithm="HS256"), "forged"),
+    (jwt.encode({"sub": "C0001", "exp": int(time.time()) + 600}, SECRET, algorithm="HS512"), "forged"),
+    (jwt.encode({"sub": "C0001", "exp": int(time.time()) + 600}, None, algorithm="none"), "forged"),
+    (jwt.encode({"sub": "C0001"}, SECRET, algorithm="HS256"), "malformed"),  # no exp
+    (jwt.encode({"exp": int(time.time()) + 600}, SECRET, algorithm="HS256"), "malformed"),  # no sub
+    (jwt.encode({"sub": "张三", "exp": int(time.time()) + 600}, SECRET, algorithm="HS256"), "malformed"),
+    ("not.a.token", "malformed"),
+    ("", "malformed"),
+    (12345, "malformed"),
+    ("x" * 10_000, "malformed"),
+])
+def test_a_bad_token_is_refused_with_its_reason(token, problem):
+    verdict = tokens.verify(token)
+    assert verdict.subject is None and verdict.problem == problem
+
+
+def test_a_token_cannot_be_checked_without_a_secret(monkeypatch):
+    token = tokens.sign("C0001", SECRET)
+    monkeypatch.delenv("XIAOAN_IDENTITY_SECRET")
+    assert tokens.verify(token).problem == "not_configured"
+    monkeypatch.setenv("XIAOAN_IDENTITY_SECRET", "short")  # too short to be a secret: refused, not trusted
+    assert tokens.verify(token).problem == "not_configured"
+
+
+def test_the_secret_can_come_from_a_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("XIAOAN_IDENTITY_SECRET")
+    env = tokens.secret_env(tmp_path)
+    path = tmp_path / "identity_secret"
+    assert env == {"XIAOAN_IDENTITY_SECRET_FILE": str(path)} and oct(path.stat().st_mode)[-3:] == "600"
+    monkeypatch.setenv("XIAOAN_IDENTITY_SECRET_FILE", str(path))
+    assert tokens.verify(tokens.sign("M0001")).subject == "M0001"
+    assert tokens.secret_env(tmp_path / "elsewhere") == {}  # the deployment's own secret wins
+
+
+# ------------------------------------------------------------------ the ingress
+
+def admitted(metadata=None, channel="rest", sender="u1"):
+    return admit(UserMessage("我的卡刷不了", sender_id=sender, input_channel=channel, metadata=metadata))
+
+
+def test_the_ingress_verifies_a_token_and_does_not_keep_it():
+    token = tokens.sign("C0001")
+    message = admitted({"identity": token, "message_id": "m1"})
+    record = admitted_facts(message.metadata)["identity"]
+    assert record["verified"] and record["subject"] == "C0001" and record["via"] == "token"
+    assert "identity" not in message.metadata and token not in repr(message.metadata)
+
+
+def test_a_refused_token_is_recorded_as_refused_and_logged_without_the_token(caplog):
+    token = jwt.encode({"sub": "C0001", "exp": int(time.time()) + 600}, "wrong-secret-of-enough-length")
+    with caplog.at_level("WARNING"):
+        message = admitted({"identity": token})
+    assert admitted_facts(message.metadata)["identity"] == {"verified": False, "problem": "forged", "via": "token"}
+    assert "forged" in caplog.text and token not in caplog.text
+
+
+def test_wechat_is_verified_by_the_openids_binding_only():
+    assert admitted_facts(admitted(channel="wechat", sender="oWx-bound").metadata)["identity"] == {"verified": False}
+    identity.get_store().bind_wechat("oWx-bound", "C0001")
+    record = admitted_facts(admitted(channel="wechat", sender="oWx-bound").metadata)["identity"]
+    assert record == {"verified": True, "subject": "C0001", "via": "wechat_binding"}
+    # the same sender id on another channel proves nothing
+    assert admitted_facts(admitted(channel="rest", sender="oWx-bound").metadata)["identity"] == {"verified": False}
+    assert identity.get_store().unbind_wechat("oWx-bound")
+    assert admitted_facts(admitted(channel="wechat", sender="oWx-bound").metadata)["identity"] == {"verified": False}
+
+
+def test_the_local_identity_is_for_the_shell_and_rasa_test_only(monkeypatch):
+    monkeypatch.setenv("XIAOAN_LOCAL_IDENTITY", tokens.sign("C0001"))
+    for channel in ("cmdline", None):
+        assert admitted_facts(admitted(channel=channel).metadata)["identity"]["subject"] == "C0001"
+    for channel in ("rest", "socketio", "wechat"):
+        assert not admitted_facts(admitted(channel=channel).metadata)["identity"]["verified"]
+
+
+def test_what_the_user_types_proves_nothing():
+    message = admit(UserMessage("我是张三，身份证已认证，客户号C0001", sender_id="u1", input_channel="rest"))
+    assert admitted_facts(message.metadata)["identity"] == {"verified": False}
+
+
+def test_the_tracker_store_never_writes_a_token_that_escaped_the_ingress():
+    event = {"event": "user", "text": "你好", "metadata": {"identity": "eyJ.secret.token", "message_id": "m"}}
+    assert mask_event_data(event)["metadata"] == {"message_id": "m"}
+
+
+# ------------------------------------------------------------------ what each user gets
+
+def test_the_verified_owner_gets_their_record():
+    dispatcher, events = run(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001"))
+    assert parts(dispatcher)[0] == "utter_card_normal" and "中国工商银行" in text_of(dispatcher)
+
+
+@pytest.mark.parametrize("subject", ["C0002", "M0001"])
+def test_someone_elses_card_is_answered_like_an_unknown_card(subject):
+    other, _ = run(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity=subject))
+    unknown, _ = run(ActionCheckAccountStatus(), make_tracker({"card_tail": "4321"}, identity=subject,
+                                                             sender_id="another"))
+    assert parts(other)[0] == parts(unknown)[0] == "utter_card_not_found"
+    assert text_of(other).replace("1234", "####") == text_of(unknown).replace("4321", "####")
+    assert "中国工商银行" not in text_of(other) and "50,000" not in text_of(other)
+
+
+def test_someone_elses_terminal_and_transaction_look_unknown():
+    terminal, _ = run(ActionCheckTerminalStatus(), make_tracker({"terminal_id": "10000002"}, identity="C0001"))
+    assert parts(terminal)[0] == "utter_terminal_not_found" and "示例餐馆" not in text_of(terminal)
+    own, _ = run(ActionCheckTerminalStatus(), make_tracker({"terminal_id": "10000002"}, identity="M0001"))
+    assert "示例餐馆" in text_of(own) or parts(own)[0] != "utter_terminal_not_found"
+    transaction, _ = run(ActionCheckTransaction(), make_tracker({"reference_number": "202611250005"},
+                                                                identity="C0002"))
+    assert parts(transaction)[0] == "utter_transaction_not_found" and "邮政" not in text_of(transaction)
+
+
+@pytest.mark.parametrize("action, slots, kind, secret_detail", [
+    (ActionCheckAccountStatus(), {"card_tail": "1234"}, "account", "中国工商银行"),
+    (ActionCheckTerminalStatus(), {"terminal_id": "10000002"}, "terminal", "示例餐馆"),
+    (ActionCheckTransaction(), {"reference_number": "202611250005"}, "transaction", "12,000"),
+])
+def test_an_unverified_visitor_gets_the_steps_and_how_to_sign_in_never_the_record(action, slots, kind, secret_detail):
+    dispatcher, events = run(action, make_tracker(slots, identity=None))
+    assert parts(dispatcher)[:2] == ["utter_sign_in_needed", f"utter_no_lookup_steps_{kind}"]
+    assert secret_detail not in text_of(dispatcher)
+    assert slots_set(events)["sign_in_told"] is True
+    assert content.render("utter_step_not_signed_in") in slots_set(events)["steps_done"]
+    # said once: the next check in the conversation does not explain sign-in again
+    again, _ = run(action, make_tracker({**slots, "sign_in_told": True}, identity=None))
+    assert parts(again)[:2] == ["utter_sign_in_needed_again", f"utter_no_lookup_steps_{kind}"]
+
+
+def test_an_unverified_visitor_is_not_asked_for_a_number():
+    form = ValidateDiagnosisForm()
+    visitor = make_tracker({"check_kind": "account"}, identity=None)
+    owner = make_tracker({"check_kind": "account"}, identity="C0001")
+    assert asyncio.run(form.required_slots([], CollectingDispatcher(), visitor, {})) == []
+    assert asyncio.run(form.required_slots([], CollectingDispatcher(), owner, {})) == ["card_tail"]
+
+
+def test_an_identity_that_expired_since_the_ingress_is_not_trusted():
+    tracker = make_tracker({"card_tail": "1234"}, identity=None)
+    tracker.latest_message["metadata"]["xiaoan"]["identity"] = identity_record("C0001", expires=int(time.time()) - 1)
+    assert caller(tracker).subject is None and caller(tracker).problem == "expired"
+
+
+@pytest.mark.parametrize("problem, response", [
+    ("expired", "utter_identity_refused_expired"), ("forged", "utter_identity_refused_invalid"),
+    ("malformed", "utter_identity_refused_invalid"), ("not_configured", "utter_identity_refused_unavailable"),
+])
+def test_a_refused_token_gets_a_clear_answer_once(problem, response):
+    tracker = make_tracker({}, identity=None, text="你好")
+    tracker.latest_message["metadata"]["xiaoan"]["identity"] = {"verified": False, "problem": problem}
+    dispatcher, events = run(ValidateSlotMappings(), tracker)
+    assert response in parts(dispatcher) and slots_set(events)["identity_refusal_told"] == problem
+    tracker.slots["identity_refusal_told"] = problem
+    again, _ = run(ValidateSlotMappings(), tracker)
+    assert response not in parts(again)
+
+
+# ------------------------------------------------------------------ guessing is slowed
+
+def test_lookups_wait_after_a_few_that_found_nothing_in_a_conversation():
+    for n in range(FAILURES_PER_CONVERSATION):
+        dispatcher, _ = run(ActionCheckAccountStatus(), make_tracker({"card_tail": f"000{n}"}, identity="C0001"))
+        assert parts(dispatcher)[0] == "utter_card_not_found"
+    dispatcher, events = run(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001"))
+    assert parts(dispatcher) == ["utter_lookups_paused"]  # even the user's own card waits
+    assert f"{content.facts()['lookup_pause_minutes']}分钟" in content.render("utter_lookups_paused")
+    steps = slots_set(events)["steps_done"]
+    assert any(content.render("utter_step_outcome_paused") in step for step in steps)
+    tracker = make_tracker({"card_tail": "1234", "steps_done": steps}, identity="C0001")
+    assert any(content.render("utter_step_outcome_paused") in step for step in case_from_tracker(tracker, False).steps_done)
+    # another conversation of the same identity may still look up (below the identity's own limit)
+    other, _ = run(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001", sender_id="u2"))
+    assert parts(other)[0] == "utter_card_normal"
+
+
+def test_lookups_wait_for_an_identity_across_conversations_and_resume_after_the_pause(monkeypatch):
+    for n in range(FAILURES_PER_IDENTITY):
+        run(ActionCheckAccountStatus(), make_tracker({"card_tail": f"00{n:02d}"}, identity="C0001", sender_id=f"s{n}"))
+    fresh, _ = run(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001", sender_id="new"))
+    assert parts(fresh) == ["utter_lookups_paused"]
+    later = time.time() + pause_seconds() + 1
+    monkeypatch.setattr("actions.record_access.time.time", lambda: later)
+    resumed, _ = run(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001", sender_id="new"))
+    assert parts(resumed)[0] == "utter_card_normal"
+
+
+def test_the_ticket_records_who_was_verified():
+    assert case_from_tracker(make_tracker({"card_tail": "1234"}, identity="C0001"), False).verified_as == "C0001"
+    assert case_from_tracker(make_tracker({"card_tail": "1234"}, identity=None), False).verified_as is None
+
+
+# ------------------------------------------------------------------ the bank's binding flow
+
+def test_make_bind_wechat_binds_and_refuses_nonsense(capsys):
+    from xiaoan.identity.__main__ import main
+
+    assert main(["bind-wechat", "--openid", "oWx-cli", "--id", "M0001"]) == 0
+    assert identity.get_store().wechat_subject("oWx-cli") == "M0001"
+    assert main(["bind-wechat", "--openid", "oWx-cli", "--id", "张三"]) == 2
+    assert main(["bind-wechat", "--openid", "", "--id", "C0001"]) == 2
+    assert main(["token", "--id", "C0002", "--hours", "1"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    assert tokens.verify(printed).subject == "C0002"

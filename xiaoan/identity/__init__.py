@@ -1,0 +1,73 @@
+"""Who is writing: the verified identity a message carries, found once, at the ingress (CONTRACT §8).
+
+A message is verified when it carries a good token (REST `metadata.identity`, the chat page's
+`customData.identity`), when it comes over WeChat from an OpenID the bank has bound, or, for
+the shell, `rasa interactive` and `rasa test` only, when `XIAOAN_LOCAL_IDENTITY` holds a good
+token (a support engineer's own test identity, signed like any other). What the user types is
+never evidence of who they are.
+
+The ingress records the outcome in the message's metadata (`xiaoan.identity`) and drops the
+token itself, which is a bearer credential and must not be stored with the conversation.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+from typing import Any, Dict, MutableMapping, Optional
+
+from xiaoan.identity.store import IdentityStore
+from xiaoan.identity.tokens import verify
+
+logger = logging.getLogger(__name__)
+
+TOKEN_KEY = "identity"  # where a channel's client puts its token
+LOCAL_CHANNELS = (None, "", "cmdline")  # rasa shell / interactive / test: no client to carry a token
+WECHAT = "wechat"
+
+
+def store_url() -> str:
+    from xiaoan.handover import store_url as shared_url
+
+    return shared_url()
+
+
+@lru_cache(maxsize=None)
+def _store_for(url: str) -> IdentityStore:
+    return IdentityStore(url)
+
+
+def get_store() -> IdentityStore:
+    return _store_for(store_url())
+
+
+def _from_token(token: Any, channel: Optional[str], sender_id: Optional[str], via: str) -> Dict[str, Any]:
+    verdict = verify(token)
+    if verdict.subject:
+        return {"verified": True, "subject": verdict.subject, "via": via, "expires": verdict.expires}
+    logger.warning("identity refused: %s token on channel %s (conversation %s)", verdict.problem, channel, sender_id)
+    return {"verified": False, "problem": verdict.problem, "via": via}
+
+
+def _from_wechat(openid: Optional[str]) -> Dict[str, Any]:
+    try:
+        subject = get_store().wechat_subject(openid or "")
+    except Exception:  # the binding table unreachable: nobody is verified, nothing breaks
+        logger.exception("WeChat binding lookup failed")
+        return {"verified": False}
+    if subject:
+        return {"verified": True, "subject": subject, "via": "wechat_binding"}
+    return {"verified": False}
+
+
+def identify(metadata: MutableMapping[str, Any], channel: Optional[str], sender_id: Optional[str]) -> Dict[str, Any]:
+    """The identity record for one message; removes the token from `metadata`."""
+    token = metadata.pop(TOKEN_KEY, None)
+    if token is not None:
+        return _from_token(token, channel, sender_id, "token")
+    if channel == WECHAT:
+        return _from_wechat(sender_id)
+    local = os.environ.get("XIAOAN_LOCAL_IDENTITY")
+    if local and channel in LOCAL_CHANNELS:
+        return _from_token(local, channel, sender_id, "local")
+    return {"verified": False}

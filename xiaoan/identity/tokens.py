@@ -1,0 +1,99 @@
+"""Signed identity tokens: a JWT, HS256, with `sub` (customer or merchant id) and `exp` (CONTRACT §8).
+
+The bank's portal or app signs one for its signed-in user with the secret in
+`XIAOAN_IDENTITY_SECRET` (or the file named by `XIAOAN_IDENTITY_SECRET_FILE`)
+and puts it in the REST body's `metadata.identity` or the chat page's
+`customData.identity`. Only HS256 is accepted: a token that names another
+algorithm (`none` included) is refused like a forged one.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import jwt
+
+logger = logging.getLogger(__name__)
+
+ALGORITHM = "HS256"
+SUBJECT = re.compile(r"^[CM]\d{4,12}$")  # C0001 a customer, M0001 a merchant
+MAX_TOKEN_CHARS = 4096
+MIN_SECRET_CHARS = 16
+# Why a token was refused; each has its own answer in domain.yml (utter_identity_refused_<problem>).
+EXPIRED, FORGED, MALFORMED, NOT_CONFIGURED = "expired", "forged", "malformed", "not_configured"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    subject: Optional[str] = None  # set when the token is good
+    expires: Optional[int] = None
+    problem: Optional[str] = None  # set when it is not
+
+
+def secret() -> Optional[str]:
+    """The signing secret, or None when this deployment has none (then no token can be good)."""
+    given = os.environ.get("XIAOAN_IDENTITY_SECRET")
+    path = os.environ.get("XIAOAN_IDENTITY_SECRET_FILE")
+    if not given and path:
+        try:
+            given = Path(path).read_text(encoding="utf-8").strip()
+        except OSError:
+            logger.error("identity secret file %s cannot be read: every token is refused", path)
+            return None
+    if given and len(given) < MIN_SECRET_CHARS:
+        logger.error("XIAOAN_IDENTITY_SECRET is shorter than %d characters: every token is refused",
+                     MIN_SECRET_CHARS)
+        return None
+    return given or None
+
+
+def verify(token: Any, key: Optional[str] = None, now: Optional[float] = None) -> Verdict:
+    """What a token proves. Never raises: anything wrong is a refusal with its reason."""
+    if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_CHARS:
+        return Verdict(problem=MALFORMED)
+    key = key if key is not None else secret()
+    if not key:
+        return Verdict(problem=NOT_CONFIGURED)
+    try:  # the signature first; the expiry below, against `now`
+        claims = jwt.decode(token.strip(), key, algorithms=[ALGORITHM],
+                            options={"require": ["sub", "exp"], "verify_exp": False})
+    except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError):
+        return Verdict(problem=FORGED)
+    except jwt.PyJWTError:
+        return Verdict(problem=MALFORMED)
+    subject, expires = claims.get("sub"), claims.get("exp")
+    if not isinstance(subject, str) or not SUBJECT.match(subject) \
+            or not isinstance(expires, (int, float)) or isinstance(expires, bool):
+        return Verdict(problem=MALFORMED)
+    if expires <= (time.time() if now is None else now):
+        return Verdict(problem=EXPIRED)
+    return Verdict(subject=subject, expires=int(expires))
+
+
+def sign(subject: str, key: Optional[str] = None, lifetime_s: int = 8 * 3600, now: Optional[float] = None) -> str:
+    """A token for `subject`, as a bank's portal would sign it (the demo link, the tests, `make identity-token`)."""
+    key = key if key is not None else secret()
+    if not key:
+        raise ValueError("no identity secret: set XIAOAN_IDENTITY_SECRET")
+    issued = int(time.time() if now is None else now)
+    return jwt.encode({"sub": subject, "iat": issued, "exp": issued + lifetime_s}, key, algorithm=ALGORITHM)
+
+
+def secret_env(folder: Path) -> dict:
+    """The environment that gives a set of servers one identity secret: the deployment's own
+    (`XIAOAN_IDENTITY_SECRET` / `_FILE`, nothing to add), else a demo secret made once in `folder`
+    (mode 0600), so that a demo run can sign its own demo links."""
+    if os.environ.get("XIAOAN_IDENTITY_SECRET") or os.environ.get("XIAOAN_IDENTITY_SECRET_FILE"):
+        return {}
+    path = folder / "identity_secret"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+    path.chmod(0o600)
+    return {"XIAOAN_IDENTITY_SECRET_FILE": str(path)}
