@@ -85,13 +85,15 @@ scale: train scale-deps
 
 # The same set-up under test: a same-sender burst across both servers, sticky socket.io,
 # one server stopped mid-load. Fails (never skips) if PostgreSQL or Redis is unreachable.
+# The servers these start verify identity tokens with this secret; the tests sign with it (tests/clients.py).
+TEST_IDENTITY_SECRET = XIAOAN_IDENTITY_SECRET=xiaoan-test-identity-secret-not-for-production
 test-scale: train scale-deps
-	$(BIN)/pytest -q tests/scale
+	$(TEST_IDENTITY_SECRET) $(BIN)/pytest -q tests/scale
 
 # Own servers, restarted mid-conversation: Rasa restart, action server killed, 10 s back office;
 # supervision (tests/faults/test_supervision.py): make run's killed processes come back, Ctrl-C leaves nothing.
 test-faults: train
-	$(BIN)/pytest -q tests/faults
+	$(TEST_IDENTITY_SECRET) $(BIN)/pytest -q tests/faults
 
 # The held-out file must not copy the training data (exact after normalisation, or
 # a near copy: character similarity >= 0.8); checked before anything is evaluated.

@@ -19,13 +19,32 @@ from urllib.parse import quote
 from wechatpy.utils import WeChatSigner
 
 
+def identity_token(subject: str, lifetime_s: int = 3600) -> str:
+    """A token for `subject` (C0001, M0001), signed as a bank's portal signs it, with the secret the servers
+    verify with (`XIAOAN_IDENTITY_SECRET` or `_FILE`, which `python -m ops.local -- …` passes to its command)."""
+    from xiaoan.identity.tokens import sign
+
+    return sign(subject, lifetime_s=lifetime_s)
+
+
+def bind_wechat(openid: str, subject: str) -> None:
+    """What the bank's binding flow (`make bind-wechat`) does, in the store the servers read."""
+    from xiaoan.identity import get_store
+
+    get_store().bind_wechat(openid, subject)
+
+
 def rest_say(
-    base_url: str, sender: str, text: str, timeout: float = 60.0, message_id: Optional[str] = None
+    base_url: str, sender: str, text: str, timeout: float = 60.0, message_id: Optional[str] = None,
+    identity: Optional[str] = None,
 ) -> List[Dict[str, Any]]:
-    """The bot's messages for one user message on the REST channel (`message_id`: safe to retry)."""
+    """The bot's messages for one user message on the REST channel (`message_id`: safe to retry; `identity`: a
+    token, sent in the metadata as a bank's app sends it)."""
     payload: Dict[str, Any] = {"sender": sender, "message": text}
     if message_id is not None:
         payload["message_id"] = message_id
+    if identity is not None:
+        payload["metadata"] = {"identity": identity}
     body = json.dumps(payload).encode()
     request = urllib.request.Request(
         f"{base_url}/webhooks/rest/webhook", body, {"Content-Type": "application/json"}

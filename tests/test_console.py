@@ -61,7 +61,8 @@ def seed_tracker(url: str, sender: str, now: float) -> None:
         {"event": "action", "name": "action_create_ticket", "timestamp": now - 39},
         {"event": "action", "name": "action_hand_over", "timestamp": now - 39},
         {"event": "pause", "timestamp": now - 39},
-        user_event(sender, "有人吗", now - 30, "greet", 0.31),
+        {**user_event(sender, "有人吗", now - 30, "greet", 0.31),
+         "metadata": {"xiaoan": {"identity": {"verified": True, "subject": "C0001", "via": "token", "expires": 1}}}},
     ]
     with engine.begin() as conn:
         for row in rows:
@@ -208,6 +209,7 @@ async def test_queue_conversation_reply_handback(client, store, route):
     assert "卡号6222************1234转人工" in texts and "有人吗" in texts  # masked as stored
     assert {m["from"] for m in view["messages"]} == {"user", "bot"}
     assert view["slots"]["card_tail"] == "5678" and view["paused"] is True
+    assert view["identity"] == {"verified": True, "subject": "C0001", "via": "token"}  # as the ingress verified it
     assert view["ticket"]["ticket_id"] == "XA20261201000001" and view["ticket"]["reason"] == "request_human"
     sent = await client.post("/api/conversations/user-1/messages", json={"text": "您好，我来帮您查"}, headers=headers)
     assert sent.status == 200 and (await sent.json())["status"] == "delivered"

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from ops.services import ROOT, Service, action_server, rasa_server, sqlite_tracker_store, write_endpoints
-from tests.clients import rest_say, said, tracker, user_texts, wechat_post, wechat_text_xml
+from tests.clients import bind_wechat, identity_token, rest_say, said, tracker, user_texts, wechat_post, wechat_text_xml
 from tests.stand_ins.wechat_api import WeChatApiStandIn
 
 RASA_PORT, ACTION_PORT = 5015, 5065
@@ -81,9 +81,9 @@ def sender(tag: str) -> str:
 
 def test_conversation_survives_a_rasa_restart(stack: Stack) -> None:
     user = sender("restart")
-    assert "小安" in said(rest_say(RASA_URL, user, "你好"))
-    assert "参考号" in said(rest_say(RASA_URL, user, "一直显示处理中"))
-    assert said(rest_say(RASA_URL, user, "一般多久到账"))  # answered inside the form
+    assert "小安" in said(rest_say(RASA_URL, user, "你好", identity=identity_token("C0001")))
+    assert "参考号" in said(rest_say(RASA_URL, user, "一直显示处理中", identity=identity_token("C0001")))
+    assert said(rest_say(RASA_URL, user, "一般多久到账", identity=identity_token("C0001")))  # answered inside the form
     before = tracker(RASA_URL, user)
     assert before["active_loop"].get("name") == "diagnosis_form"
     assert before["slots"]["requested_slot"] == "reference_number"
@@ -95,7 +95,7 @@ def test_conversation_survives_a_rasa_restart(stack: Stack) -> None:
     assert after["events"] == before["events"], "history changed across the restart"
     assert after["slots"] == before["slots"]
     assert after["active_loop"] == before["active_loop"]
-    answer = said(rest_say(RASA_URL, user, "202611250003"))
+    answer = said(rest_say(RASA_URL, user, "202611250003", identity=identity_token("C0001")))
     assert "202611250003" in answer and "处理中" in answer
     final = tracker(RASA_URL, user)
     assert user_texts(final["events"]) == ["你好", "一直显示处理中", "一般多久到账", "202611250003"]
@@ -104,10 +104,10 @@ def test_conversation_survives_a_rasa_restart(stack: Stack) -> None:
 
 def test_action_server_down_gets_busy_and_the_conversation_carries_on(stack: Stack) -> None:
     user = sender("actions-down")
-    assert "终端号" in said(rest_say(RASA_URL, user, "POS机一直提示通讯失败"))
+    assert "终端号" in said(rest_say(RASA_URL, user, "POS机一直提示通讯失败", identity=identity_token("M0001")))
 
     stack.actions.kill()
-    reply = rest_say(RASA_URL, user, "终端号10000002")  # HTTP 200, not a 500 or silence
+    reply = rest_say(RASA_URL, user, "终端号10000002", identity=identity_token("M0001"))  # HTTP 200, not a 500 or silence
     assert said(reply) == BUSY_TEXT
     kept = tracker(RASA_URL, user)
     assert kept["slots"]["terminal_id"] == "10000002"
@@ -115,7 +115,7 @@ def test_action_server_down_gets_busy_and_the_conversation_carries_on(stack: Sta
     assert kept["active_loop"].get("name") == "diagnosis_form"
 
     stack.restart_actions()
-    answer = said(rest_say(RASA_URL, user, "终端号10000002"))  # what the busy answer asks for
+    answer = said(rest_say(RASA_URL, user, "终端号10000002", identity=identity_token("M0001")))  # what the busy answer asks for
     assert "离线约2小时" in answer
     assert user_texts(tracker(RASA_URL, user)["events"]) == ["POS机一直提示通讯失败", "终端号10000002", "终端号10000002"]
 
@@ -138,6 +138,7 @@ def test_slow_back_office_keeps_the_conversation_and_wechats_limit(stack: Stack,
     stack.restart_actions(XIAOAN_BACKOFFICE_DELAY_S="10")
     try:
         openid = sender("o_slow")
+        bind_wechat(openid, "M0001")  # the merchant of terminal 10000002, as the bank's binding flow records it
         status, body = wechat_post(RASA_URL, WECHAT_TOKEN, wechat_text_xml(openid, "POS机一直提示通讯失败"))
         assert status == 200 and "终端号" in wechat_reply_text(body)
 
@@ -157,8 +158,8 @@ def test_slow_back_office_keeps_the_conversation_and_wechats_limit(stack: Stack,
 
         # REST has no time limit of its own: the same 10-second check simply answers late
         user = sender("rest-slow")
-        rest_say(RASA_URL, user, "POS机一直提示通讯失败")
-        assert "离线约2小时" in said(rest_say(RASA_URL, user, "终端号10000002", timeout=60))
+        rest_say(RASA_URL, user, "POS机一直提示通讯失败", identity=identity_token("M0001"))
+        assert "离线约2小时" in said(rest_say(RASA_URL, user, "终端号10000002", identity=identity_token("M0001"), timeout=60))
     finally:
         stack.restart_actions()
 

@@ -35,7 +35,7 @@ import yaml
 
 from ops.services import PYTHON, ROOT
 from ops.supervise import Console, Program, Supervisor, http_status, port_in_use, process_groups_alive
-from tests.clients import rest_say, said, tracker, user_texts
+from tests.clients import identity_token, rest_say, said, tracker, user_texts
 
 STAND_IN = [PYTHON, "-m", "tests.stand_ins.health_server"]
 BUSY_TEXT = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"][
@@ -219,15 +219,15 @@ def test_make_run_restarts_a_killed_action_server_and_the_conversation_completes
     rasa = f"http://127.0.0.1:{RUN['RASA_PORT']}"
     supervisor = run_supervisor()
     user = f"run-{uuid.uuid4().hex[:8]}"
-    assert "终端号" in said(rest_say(rasa, user, "POS机一直提示通讯失败"))
+    assert "终端号" in said(rest_say(rasa, user, "POS机一直提示通讯失败", identity=identity_token("M0001")))
 
     killed = supervisor.kill("actions")
-    reply = rest_say(rasa, user, "终端号10000002")
+    reply = rest_say(rasa, user, "终端号10000002", identity=identity_token("M0001"))
     assert said(reply) == BUSY_TEXT  # the gap: answered, not silence, not a 500
     assert wait_for(lambda: supervisor.info("actions")["pid"] not in (0, killed)
                     and http_status(f"http://127.0.0.1:{RUN['ACTION_PORT']}/health/ready") == 200, timeout=60)
     assert wait_for(lambda: http_status(f"{rasa}/health/ready") == 200, timeout=15)
-    assert "离线约2小时" in said(rest_say(rasa, user, "终端号10000002"))
+    assert "离线约2小时" in said(rest_say(rasa, user, "终端号10000002", identity=identity_token("M0001")))
     assert user_texts(tracker(rasa, user)["events"]) == ["POS机一直提示通讯失败", "终端号10000002", "终端号10000002"]
 
     assert make_run.wait_for("actions :5075 stopped unexpectedly (terminated by SIGKILL)", 10), make_run.text()

@@ -16,6 +16,8 @@ from xml.etree import ElementTree
 import pytest
 from wechatpy.utils import WeChatSigner
 
+from tests.clients import identity_token
+
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
 TOKEN = os.environ.get("WECHAT_TOKEN", "")
 
@@ -25,8 +27,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def rest(sender: str, message: str) -> list[dict]:
-    body = json.dumps({"sender": sender, "message": message}).encode()
+def rest(sender: str, message: str, identity: str | None = None) -> list[dict]:
+    payload: dict = {"sender": sender, "message": message}
+    if identity:
+        payload["metadata"] = {"identity": identity}
+    body = json.dumps(payload).encode()
     request = urllib.request.Request(f"{RASA_URL}/webhooks/rest/webhook", body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
@@ -55,10 +60,10 @@ def text_message(openid: str, content: str, msg_id: int) -> str:
 
 
 def test_rest_carries_a_scenario_to_its_check():
-    sender = f"live-{uuid.uuid4().hex[:8]}"
-    first = " ".join(m.get("text", "") for m in rest(sender, "POS机一直提示通讯失败"))
+    sender, merchant = f"live-{uuid.uuid4().hex[:8]}", identity_token("M0001")  # the terminal's merchant
+    first = " ".join(m.get("text", "") for m in rest(sender, "POS机一直提示通讯失败", merchant))
     assert "网络" in first and "终端号" in first
-    second = " ".join(m.get("text", "") for m in rest(sender, "终端号10000002"))
+    second = " ".join(m.get("text", "") for m in rest(sender, "终端号10000002", merchant))
     assert "离线约2小时" in second and "防骗提醒" in second
 
 

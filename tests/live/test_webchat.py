@@ -28,6 +28,8 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+from tests.clients import identity_token
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "screenshots"
 RASA_URL = (os.environ.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/")
@@ -92,8 +94,10 @@ def browser(_only_when_asked: None) -> Iterator["object"]:
             chromium.close()
 
 
-def _page_url() -> str:
-    return f"{WEB_URL}/?" + urlencode({"terminal_id": TERMINAL_ID, "rasa": RASA_URL})
+def _page_url(identity: str = "") -> str:
+    """The page as a merchant portal opens it: its terminal, and (`identity`) its signed-in merchant's token."""
+    fragment = f"#identity={identity}" if identity else ""
+    return f"{WEB_URL}/?" + urlencode({"terminal_id": TERMINAL_ID, "rasa": RASA_URL}) + fragment
 
 
 def _texts(page, selector: str) -> List[str]:
@@ -177,8 +181,9 @@ def test_chat_page_talks_to_xiaoan(browser) -> None:
     page.on("pageerror", lambda e: errors.append(str(e)))
 
     # 1. the page opens and 小安 greets (initPayload /greet)
-    page.goto(_page_url(), wait_until="load")
+    page.goto(_page_url(identity_token("M0001")), wait_until="load")  # signed in as the terminal's merchant
     assert page.title() == "小安 · POS转账助手"
+    assert "identity=" not in page.url, "the page takes the token out of the address bar"
     page.locator(BOT).first.wait_for(timeout=BOT_TIMEOUT_MS)
     _settle(page, 1500)
     greeting = " ".join(_texts(page, BOT))
@@ -221,6 +226,9 @@ def test_chat_page_talks_to_xiaoan(browser) -> None:
         assert event["input_channel"] == "socketio", event
         assert event["metadata"]["language"] == "zh", event
         assert event["metadata"]["terminal_id"] == TERMINAL_ID, event
+        # verified by the ingress as the merchant; the token itself is not stored
+        assert event["metadata"]["xiaoan"]["identity"]["subject"] == "M0001", event
+        assert "identity" not in event["metadata"], event
 
     _settle(page)
     page.screenshot(path=str(SCREENSHOTS / "webchat-desktop.png"))
