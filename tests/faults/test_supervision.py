@@ -100,10 +100,12 @@ def test_a_killed_process_is_started_again_and_stopping_leaves_nothing(work):
 
 def test_a_program_that_keeps_dying_at_once_is_retried_with_back_off_then_given_up(work):
     dying = Program(name="dying", label="dying", argv=[*STAND_IN, "not-a-port"],  # exits at once
-                    log=work / "dying.log", startsecs=1, startretries=3, stopwaitsecs=2)
+                    # startsecs well above the time it takes to die: a starved CPU can take over a second to
+                    # start Python, and a process alive past startsecs counts as started (its retries reset)
+                    log=work / "dying.log", startsecs=10, startretries=3, stopwaitsecs=2)
     supervisor = Supervisor(work, [dying]).start()
     try:
-        assert wait_for(lambda: supervisor.info("dying")["statename"] == "FATAL", timeout=30)
+        assert wait_for(lambda: supervisor.info("dying")["statename"] == "FATAL", timeout=60)
         spawns = spawn_times(supervisor.log, "dying")
         assert len(spawns) == 4, spawns  # the first start and 3 retries
         gaps = [later - earlier for earlier, later in zip(spawns, spawns[1:])]
