@@ -272,3 +272,18 @@ def test_make_bind_wechat_binds_and_refuses_nonsense(capsys):
     assert main(["token", "--id", "C0002", "--hours", "1"]) == 0
     printed = capsys.readouterr().out.strip().splitlines()[-1]
     assert tokens.verify(printed).subject == "C0002"
+
+
+def test_make_run_prints_a_signed_in_and_an_anonymous_link(monkeypatch, tmp_path):
+    """`make run`'s banner links (ops/local.py): without a deployment secret, a demo secret made once (0600)."""
+    from ops.local import LocalSet
+
+    monkeypatch.delenv("XIAOAN_IDENTITY_SECRET")
+    monkeypatch.setenv("XIAOAN_RUN_DIR", str(tmp_path))
+    servers = LocalSet()
+    assert servers.demo_link(None) == f"{servers.web_url}/"
+    link = servers.demo_link("C0001")
+    assert link.startswith(f"{servers.web_url}/#identity=")
+    secret = (tmp_path / "identity_secret").read_text(encoding="utf-8").strip()
+    assert tokens.verify(link.split("#identity=", 1)[1], secret).subject == "C0001"
+    assert servers.demo_link("M0001") != link and (tmp_path / "identity_secret").read_text().strip() == secret
