@@ -103,8 +103,10 @@ class LocalSet:
         """The chat page, signed in as `subject` (a token in the URL's fragment, never sent to the page server)."""
         if subject is None:
             return f"{self.web_url}/"
-        secret_file = os.environ.get("XIAOAN_IDENTITY_SECRET_FILE") or self.identity_env()["XIAOAN_IDENTITY_SECRET_FILE"]
-        key = os.environ.get("XIAOAN_IDENTITY_SECRET") or Path(secret_file).read_text(encoding="utf-8").strip()
+        key = os.environ.get("XIAOAN_IDENTITY_SECRET")
+        if not key:
+            secret_file = os.environ.get("XIAOAN_IDENTITY_SECRET_FILE") or self.identity_env()["XIAOAN_IDENTITY_SECRET_FILE"]
+            key = Path(secret_file).read_text(encoding="utf-8").strip()
         return f"{self.web_url}/#identity={sign(subject, key)}"
 
     def log(self, name: str) -> Path:

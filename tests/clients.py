@@ -27,11 +27,12 @@ def identity_token(subject: str, lifetime_s: int = 3600) -> str:
     return sign(subject, lifetime_s=lifetime_s)
 
 
-def bind_wechat(openid: str, subject: str) -> None:
-    """What the bank's binding flow (`make bind-wechat`) does, in the store the servers read."""
-    from xiaoan.identity import get_store
+def bind_wechat(openid: str, subject: str, store_url: Optional[str] = None) -> None:
+    """What the bank's binding flow (`make bind-wechat`) does, in the store the servers read (`store_url`, else the
+    one this process's environment names, as `python -m ops.local -- …` passes it)."""
+    from xiaoan.identity import _store_for, store_url as configured_url
 
-    get_store().bind_wechat(openid, subject)
+    _store_for(store_url or configured_url()).bind_wechat(openid, subject)
 
 
 def rest_say(

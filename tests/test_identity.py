@@ -287,3 +287,6 @@ def test_make_run_prints_a_signed_in_and_an_anonymous_link(monkeypatch, tmp_path
     secret = (tmp_path / "identity_secret").read_text(encoding="utf-8").strip()
     assert tokens.verify(link.split("#identity=", 1)[1], secret).subject == "C0001"
     assert servers.demo_link("M0001") != link and (tmp_path / "identity_secret").read_text().strip() == secret
+
+    monkeypatch.setenv("XIAOAN_IDENTITY_SECRET", SECRET)  # a deployment's own secret signs the links
+    assert tokens.verify(servers.demo_link("C0001").split("#identity=", 1)[1], SECRET).subject == "C0001"

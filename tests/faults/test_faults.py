@@ -24,6 +24,7 @@ from tests.stand_ins.wechat_api import WeChatApiStandIn
 RASA_PORT, ACTION_PORT = 5015, 5065
 RASA_URL = f"http://127.0.0.1:{RASA_PORT}"
 WORK = ROOT / "var" / "faults"
+STORE_URL = f"sqlite:///{WORK / 'backoffice.db'}"  # back office, hand-over and identity store of these servers
 WECHAT_TOKEN, APP_ID, APP_SECRET = "faults-token", "wx-faults", "faults-secret"
 WECHAT_LIMIT_S = 5.0
 BUSY_TEXT = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"][
@@ -35,11 +36,11 @@ class Stack:
 
     def __init__(self, api: WeChatApiStandIn) -> None:
         endpoints = write_endpoints(WORK / "endpoints.yml", ACTION_PORT, sqlite_tracker_store(WORK / "tracker.db"))
-        self.actions_env = {"XIAOAN_BACKOFFICE_URL": f"sqlite:///{WORK / 'backoffice.db'}"}
+        self.actions_env = {"XIAOAN_BACKOFFICE_URL": STORE_URL, "XIAOAN_HANDOVER_URL": STORE_URL}
         self.actions = self._actions()
         self.rasa: Service = rasa_server(
             RASA_PORT, endpoints, WORK / "rasa.log",
-            env={"WECHAT_TOKEN": WECHAT_TOKEN, "WECHAT_APP_ID": APP_ID,
+            env={"WECHAT_TOKEN": WECHAT_TOKEN, "WECHAT_APP_ID": APP_ID, "XIAOAN_HANDOVER_URL": STORE_URL,
                  "WECHAT_APP_SECRET": APP_SECRET, "WECHAT_API_BASE": api.url},
         )
 
@@ -138,7 +139,7 @@ def test_slow_back_office_keeps_the_conversation_and_wechats_limit(stack: Stack,
     stack.restart_actions(XIAOAN_BACKOFFICE_DELAY_S="10")
     try:
         openid = sender("o_slow")
-        bind_wechat(openid, "M0001")  # the merchant of terminal 10000002, as the bank's binding flow records it
+        bind_wechat(openid, "M0001", STORE_URL)  # the merchant of terminal 10000002, as the bank's binding flow does
         status, body = wechat_post(RASA_URL, WECHAT_TOKEN, wechat_text_xml(openid, "POS机一直提示通讯失败"))
         assert status == 200 and "终端号" in wechat_reply_text(body)
 
