@@ -75,3 +75,21 @@ def test_install_makes_rasa_and_rasa_sdk_console_logging_json_only_when_asked(mo
     monkeypatch.setenv(logs.LOG_FORMAT_ENV, "json")
     rasa_sdk.utils.configure_colored_logging("INFO")
     assert [getattr(h, "xiaoan_json", False) for h in root.handlers] == [True]  # one handler: JSON, nothing coloured
+
+
+def test_socketio_and_engineio_errors_reach_the_json_handler(monkeypatch):
+    """python-engineio gives its logger a plain-text stderr handler at construction unless it has a level
+    (seen in a scale-out log: "'Session is disconnected' …" as a bare line)."""
+    import engineio
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    for name in ("socketio.server", "engineio.server"):
+        library = logging.getLogger(name)
+        monkeypatch.setattr(library, "handlers", [])
+        monkeypatch.setattr(library, "level", logging.NOTSET)
+    logs.use_json_logging("INFO")
+    engineio.AsyncServer(async_mode="asgi")
+    assert logging.getLogger("engineio.server").handlers == []  # nothing but the root's JSON handler
+    assert logging.getLogger("engineio.server").getEffectiveLevel() == logging.ERROR

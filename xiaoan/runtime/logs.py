@@ -154,6 +154,14 @@ def use_json_logging(level: Any = None) -> None:
     logging.captureWarnings(True)
     # libraries' deprecation notes are for developers, not an operations log
     warnings.filterwarnings("ignore", category=DeprecationWarning)
+    # python-socketio / python-engineio give their loggers a plain-text stderr handler when they are
+    # built, unless the logger already has a level: set one, so their errors reach the JSON handler
+    for name in ("socketio.server", "engineio.server"):
+        library = logging.getLogger(name)
+        if library.level == logging.NOTSET:
+            library.setLevel(logging.ERROR)
+        for handler in [h for h in library.handlers if not getattr(h, "xiaoan_json", False)]:
+            library.removeHandler(handler)
     # jieba gives itself a stderr handler and logs its dictionary load at DEBUG: warnings only
     jieba = logging.getLogger("jieba")
     if not any(isinstance(f, _AtLeastWarning) for f in jieba.filters):
