@@ -100,6 +100,7 @@ test-faults: train
 .PHONY: check-overlap
 check-overlap: install
 	$(BIN)/python scripts/check_overlap.py --train data/nlu --held-out tests/nlu --threshold 0.8
+	$(BIN)/python scripts/check_overlap.py --train data/nlu --held-out tests/nlu_dev --threshold 0.8
 
 test-nlu: check-overlap train
 	$(RASA) test nlu --nlu tests/nlu --out results/nlu

@@ -119,3 +119,12 @@ def test_every_intent_has_at_least_12_held_out_examples():
     held_out = check_overlap.read_examples(ROOT / "tests" / "nlu")
     counts = {i: sum(e.intent == i for e in held_out) for i in {e.intent for e in training}}
     assert min(counts.values()) >= 12, counts
+
+
+def test_the_fallback_dev_file_does_not_copy_the_training_data():
+    """tests/nlu_dev (the FallbackClassifier settings are tuned on it) is never trained on either."""
+    training = check_overlap.read_examples(ROOT / "data" / "nlu")
+    dev = check_overlap.read_examples(ROOT / "tests" / "nlu_dev")
+    assert dev, "tests/nlu_dev is empty"
+    found = check_overlap.find_overlaps(training, dev)
+    assert found == [], "\n".join(f"{o.kind} {o.ratio:.2f} {o.held_out.text} ~ {o.training.text}" for o in found)
