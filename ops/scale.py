@@ -263,6 +263,9 @@ class ScaleStack:
         if busy:
             raise ServiceError(f"ports already in use (another scale-out runs here?): {busy}")
         prepare_database(fresh=fresh)
+        if fresh:  # a fresh start is a fresh set of logs: what a run's logs hold is that run's
+            for old_log in self.work.glob("*.log"):
+                old_log.unlink()
         key_prefix = f"xiaoan{self.lock_store}"  # Rasa accepts only letters and digits
         clear_locks(f"{key_prefix}:")
         self.token_file.write_text(self.auth_token, encoding="utf-8")
