@@ -43,7 +43,7 @@ from xiaoan.text.fraud import claims_identity, is_question_only, is_urgent
 FRAUD_INTENT = "fraud_report"
 FALLBACK_INTENT = "nlu_fallback"
 CLASSIFIED_AS = "classified_as"  # the classifier's own top intent, before fallback and promotion
-FALLBACK_THRESHOLD = 0.45  # FallbackClassifier's threshold in config.yml (tests/test_components.py checks)
+FALLBACK_THRESHOLD = 0.30  # FallbackClassifier's threshold in config.yml (tests/test_components.py checks)
 
 
 def classifier_top(message: Message) -> Optional[Dict[str, Any]]:
