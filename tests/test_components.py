@@ -174,3 +174,16 @@ def test_the_model_fingerprint_follows_its_folders():
     assert counted == {"text", "components"}
     runtime_file = fingerprint.PACKAGE / "runtime" / "processor.py"
     assert runtime_file.exists() and before == fingerprint.code_fingerprint()
+
+
+def test_a_fraud_guess_under_the_fraud_bar_is_unsure_even_above_the_fallback_threshold():
+    """0.30 < confidence < FRAUD_SURE: not a fallback any more, but still not sure enough for a scam alert."""
+    from xiaoan.components.fraud_intent import FALLBACK_THRESHOLD, FRAUD_SURE, FraudPatternIntent
+
+    confidence = (FALLBACK_THRESHOLD + FRAUD_SURE) / 2
+    ranking = [{"name": "fraud_report", "confidence": confidence}, {"name": "ask_fee", "confidence": 0.35}]
+    plain = _classified("退货的时候对方说要收点钱", ranking)
+    named = _classified("一个自称客服的人说退货要收钱", ranking)
+    FraudPatternIntent().process([plain, named])
+    assert plain.get("intent")["name"] == "ask_fee"  # the next reading, sure enough to stand
+    assert named.get("intent")["name"] == "fraud_report"
