@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -43,8 +43,14 @@ class _CheckAction(Action, ABC):
     def step(self, tracker: Tracker, key: str, outcome: str):
         return record_step(tracker, render(self.step_response, outcome=outcome, **{self.slot: key}))
 
-    def _owned(self, key: str, who: Caller) -> Optional[Any]:
-        return visible(self.find(key), who)
+    def _look_up(self, tracker: Tracker, key: str, who: Caller) -> Tuple[bool, Optional[Any]]:
+        """(lookups paused, the record `who` may see): one trip to the worker thread for all three queries."""
+        if lookups_paused(tracker, who):
+            return True, None
+        record = visible(self.find(key), who)
+        if record is None:
+            record_failed_lookup(tracker, who)
+        return False, record
 
     def not_signed_in(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         """No lookup: how to sign in (once a conversation), then what can be done without one."""
@@ -69,12 +75,10 @@ class _CheckAction(Action, ABC):
             dispatcher.utter_message(response=f"utter_ask_{self.slot}")
             return []
         try:
-            if await in_worker_thread(lookups_paused, tracker, who):
+            paused, record = await in_worker_thread(self._look_up, tracker, key, who)
+            if paused:
                 dispatcher.utter_message(response="utter_lookups_paused")
                 return [self.step(tracker, key, render("utter_step_outcome_paused"))]
-            record = await in_worker_thread(self._owned, key, who)
-            if record is None:
-                await in_worker_thread(record_failed_lookup, tracker, who)
             answer = self.answer(tracker, record, key)
         except Exception:  # the back office is down or slow: keep the case, say so
             logger.exception("back-office lookup failed for %s", self.name())

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import (
@@ -35,16 +33,15 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    create_engine,
     func,
     insert,
     or_,
     select,
     update,
 )
-from sqlalchemy.engine import Engine
 
 from xiaoan.handover import passwords
+from xiaoan.sql_store import LazySQLStore
 
 ROLES = ("agent", "supervisor")
 REASONS = ("request_human", "fraud_report", "not_understood", "check_failed")
@@ -164,30 +161,10 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-class HandoverStore:
+class HandoverStore(LazySQLStore):
     """The hand-over tables; the engine and tables are made on first use, never at import."""
 
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._engine: Optional[Engine] = None
-        self._lock = threading.Lock()
-
-    @property
-    def engine(self) -> Engine:
-        with self._lock:
-            if self._engine is None:
-                if self.url.startswith("sqlite:///"):
-                    Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-                engine = create_engine(self.url, future=True, pool_pre_ping=True)
-                metadata.create_all(engine)
-                self._engine = engine
-            return self._engine
-
-    def dispose(self) -> None:
-        with self._lock:
-            if self._engine is not None:
-                self._engine.dispose()
-                self._engine = None
+    tables = metadata
 
     # ------------------------------------------------------------------ staff accounts
 

@@ -11,15 +11,13 @@ var/backoffice.db): every process that needs it already reaches that database.
 """
 from __future__ import annotations
 
-import threading
 import time
-from pathlib import Path
 from typing import Optional
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, create_engine, delete, func, insert, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, delete, func, insert, select
 
 from xiaoan.identity.tokens import SUBJECT
+from xiaoan.sql_store import LazySQLStore
 
 metadata = MetaData()
 wechat_bindings = Table(
@@ -37,22 +35,8 @@ lookup_failures = Table(
 MAX_OPENID_CHARS = 64
 
 
-class IdentityStore:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._engine: Optional[Engine] = None
-        self._lock = threading.Lock()
-
-    @property
-    def engine(self) -> Engine:
-        with self._lock:
-            if self._engine is None:
-                if self.url.startswith("sqlite:///"):
-                    Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-                engine = create_engine(self.url, future=True, pool_pre_ping=True)
-                metadata.create_all(engine)
-                self._engine = engine
-            return self._engine
+class IdentityStore(LazySQLStore):
+    tables = metadata
 
     # ---------------------------------------------------------------- WeChat bindings
 
@@ -91,13 +75,3 @@ class IdentityStore:
             return int(conn.execute(select(func.count()).select_from(lookup_failures)
                                     .where(lookup_failures.c.key == key[:200], lookup_failures.c.at >= since))
                        .scalar() or 0)
-
-    def last_failure(self, key: str) -> Optional[float]:
-        with self.engine.connect() as conn:
-            return conn.execute(select(func.max(lookup_failures.c.at)).where(lookup_failures.c.key == key[:200])).scalar()
-
-    def dispose(self) -> None:
-        with self._lock:
-            if self._engine is not None:
-                self._engine.dispose()
-                self._engine = None

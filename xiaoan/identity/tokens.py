@@ -14,6 +14,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
@@ -36,13 +37,18 @@ class Verdict:
     problem: Optional[str] = None  # set when it is not
 
 
+@lru_cache(maxsize=4)
+def _secret_from_file(path: str, _mtime_ns: int) -> str:
+    return Path(path).read_text(encoding="utf-8").strip()
+
+
 def secret() -> Optional[str]:
     """The signing secret, or None when this deployment has none (then no token can be good)."""
     given = os.environ.get("XIAOAN_IDENTITY_SECRET")
     path = os.environ.get("XIAOAN_IDENTITY_SECRET_FILE")
     if not given and path:
-        try:
-            given = Path(path).read_text(encoding="utf-8").strip()
+        try:  # a stat per message, the file read only when it changes (a rotated secret takes effect)
+            given = _secret_from_file(path, os.stat(path).st_mtime_ns)
         except OSError:
             logger.error("identity secret file %s cannot be read: every token is refused", path)
             return None

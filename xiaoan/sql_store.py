@@ -1,0 +1,37 @@
+"""The shared shape of the project's small SQL stores: an engine made on first use, never at import."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Optional
+
+from sqlalchemy import MetaData, create_engine
+from sqlalchemy.engine import Engine
+
+
+class LazySQLStore:
+    """Subclasses name their tables (`tables`); the engine is opened, and the tables made, on first use."""
+
+    tables: MetaData
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine: Optional[Engine] = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                if self.url.startswith("sqlite:///"):
+                    Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+                engine = create_engine(self.url, future=True, pool_pre_ping=True)
+                self.tables.create_all(engine)
+                self._engine = engine
+            return self._engine
+
+    def dispose(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
