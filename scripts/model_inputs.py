@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Tell `make train` whether the newest model was trained from today's inputs.
+
+usage: model_inputs.py --check    exit 0 when models/ holds a model trained from these inputs
+       model_inputs.py --record   note that the newest model was trained from these inputs
+
+Why: Rasa 3 has no "nothing changed" exit. `rasa train` restores every unchanged
+component from its cache but still packs and writes a new 66 MB model, about half a
+minute on 2 cores, and `make test` calls `make train` before each of its steps.
+This script hashes what a model is made from (training data, domain, config, the
+project's own NLU/policy code and the pinned requirements) and keeps the hash beside
+the model it produced (models/.inputs). Any change, or a newer model trained by
+hand, makes --check fail and `make train` train again.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+RECORD = MODELS / ".inputs"
+# Everything training reads: data, domain and config, the components and the text
+# reading they call (xiaoan/), and the versions that run them.
+INPUTS = ("data", "domain.yml", "config.yml", "xiaoan", "requirements.txt")
+SKIPPED_PARTS = {"__pycache__"}
+
+
+def input_files() -> list[Path]:
+    """Every file training depends on, in a stable order."""
+    files: list[Path] = []
+    for name in INPUTS:
+        path = ROOT / name
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            files.extend(
+                p for p in path.rglob("*")
+                if p.is_file() and not SKIPPED_PARTS.intersection(p.parts) and p.suffix != ".pyc"
+            )
+    return sorted(files)
+
+
+def inputs_hash() -> str:
+    """One SHA-256 over the relative path and bytes of every input file."""
+    digest = hashlib.sha256()
+    for path in input_files():
+        digest.update(path.relative_to(ROOT).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def newest_model() -> Path | None:
+    models = sorted(MODELS.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return models[-1] if models else None
+
+
+def is_current() -> bool:
+    model = newest_model()
+    if model is None or not RECORD.is_file():
+        return False
+    recorded = RECORD.read_text(encoding="utf-8").split()
+    return recorded == [inputs_hash(), model.name]
+
+
+def record() -> None:
+    model = newest_model()
+    if model is None:
+        raise SystemExit("no model in models/ to record")
+    RECORD.write_text(f"{inputs_hash()} {model.name}\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--check", action="store_true")
+    mode.add_argument("--record", action="store_true")
+    args = parser.parse_args(argv)
+    if args.record:
+        record()
+        return 0
+    if is_current():
+        print(f"model is current: models/{newest_model().name} (inputs unchanged)")
+        return 0
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""`make train` skips training only when the newest model was trained from the same inputs.
+
+scripts/model_inputs.py is run on a copy of the project's layout in a temporary folder:
+a recorded model is current until a training file, the config or the project's own
+component code changes, or a newer model appears.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("model_inputs", ROOT / "scripts" / "model_inputs.py")
+model_inputs = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("model_inputs", model_inputs)
+_spec.loader.exec_module(model_inputs)
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "data" / "nlu").mkdir(parents=True)
+    (tmp_path / "data" / "nlu" / "smalltalk.yml").write_text("- 你好\n", encoding="utf-8")
+    (tmp_path / "xiaoan" / "components").mkdir(parents=True)
+    (tmp_path / "xiaoan" / "components" / "tokenizer.py").write_text("X = 1\n", encoding="utf-8")
+    (tmp_path / "config.yml").write_text("threshold: 0.3\n", encoding="utf-8")
+    (tmp_path / "domain.yml").write_text("intents: []\n", encoding="utf-8")
+    (tmp_path / "requirements.txt").write_text("rasa==3.6.21\n", encoding="utf-8")
+    (tmp_path / "models").mkdir()
+    monkeypatch.setattr(model_inputs, "ROOT", tmp_path)
+    monkeypatch.setattr(model_inputs, "MODELS", tmp_path / "models")
+    monkeypatch.setattr(model_inputs, "RECORD", tmp_path / "models" / ".inputs")
+    return tmp_path
+
+
+def add_model(project: Path, name: str) -> Path:
+    model = project / "models" / name
+    model.write_bytes(b"model")
+    later = time.time() + len(list((project / "models").glob("*.tar.gz")))
+    os.utime(model, (later, later))
+    return model
+
+
+def test_no_model_means_training(project: Path) -> None:
+    assert model_inputs.main(["--check"]) == 1
+
+
+def test_recorded_model_is_current_until_an_input_changes(project: Path) -> None:
+    add_model(project, "a.tar.gz")
+    model_inputs.main(["--record"])
+    assert model_inputs.main(["--check"]) == 0
+
+    (project / "data" / "nlu" / "smalltalk.yml").write_text("- 你好\n- 您好\n", encoding="utf-8")
+    assert model_inputs.main(["--check"]) == 1
+
+
+@pytest.mark.parametrize("changed", ["config.yml", "xiaoan/components/tokenizer.py", "requirements.txt"])
+def test_config_code_and_versions_are_inputs(project: Path, changed: str) -> None:
+    add_model(project, "a.tar.gz")
+    model_inputs.main(["--record"])
+    (project / changed).write_text("changed\n", encoding="utf-8")
+    assert model_inputs.main(["--check"]) == 1
+
+
+def test_a_new_file_is_an_input(project: Path) -> None:
+    add_model(project, "a.tar.gz")
+    model_inputs.main(["--record"])
+    (project / "data" / "nlu" / "questions.yml").write_text("- 怎么办\n", encoding="utf-8")
+    assert model_inputs.main(["--check"]) == 1
+
+
+def test_bytecode_is_not_an_input(project: Path) -> None:
+    add_model(project, "a.tar.gz")
+    model_inputs.main(["--record"])
+    cache = project / "xiaoan" / "components" / "__pycache__"
+    cache.mkdir()
+    (cache / "tokenizer.cpython-310.pyc").write_bytes(b"\0")
+    assert model_inputs.main(["--check"]) == 0
+
+
+def test_a_newer_model_trained_by_hand_is_not_vouched_for(project: Path) -> None:
+    add_model(project, "a.tar.gz")
+    model_inputs.main(["--record"])
+    add_model(project, "b.tar.gz")
+    assert model_inputs.main(["--check"]) == 1
