@@ -97,12 +97,13 @@ test-scale: train scale-deps
 test-faults: train
 	$(TEST_IDENTITY_SECRET) $(BIN)/pytest -q tests/faults
 
-# The held-out file must not copy the training data (exact after normalisation, or
+# Neither the held-out file nor the dev set may copy the training data, nor the dev set the held-out file (exact after normalisation, or
 # a near copy: character similarity >= 0.8); checked before anything is evaluated.
 .PHONY: check-overlap
 check-overlap: install
 	$(BIN)/python scripts/check_overlap.py --train data/nlu --held-out tests/nlu --threshold 0.8
 	$(BIN)/python scripts/check_overlap.py --train data/nlu --held-out tests/nlu_dev --threshold 0.8
+	$(BIN)/python scripts/check_overlap.py --train tests/nlu_dev --held-out tests/nlu --threshold 0.8
 
 test-nlu: check-overlap train
 	$(RASA) test nlu --nlu tests/nlu --out results/nlu

@@ -74,6 +74,8 @@ def test_the_scams_the_classifier_was_left_with_are_caught_in_the_text(text, kin
         ("对方让我去ATM机上按他说的操作", "guided_operation"),
         ("来电的人让我开通呼叫转移", "guided_operation"),
         ("有人冒充银联的工作人员给我打电话", "impersonator"),
+        ("对方让我扫他发来的二维码领退款", "link_or_app"),
+        ("他叫我扫一下码，说扫了就能解冻", "link_or_app"),
     ],
 )
 def test_each_scam_pattern_is_urgent(text, kind):
@@ -108,6 +110,7 @@ def test_who_was_impersonated(text, who):
         "刷卡流水在哪里查", "银行流水怎么打印", "节假日转的钱得等到上班才到吗", "我把钱转到对方账户了，他说没收到",
         "卡因为涉案被冻了，转账一直失败", "网点柜员让我输一下密码确认，正常吗", "收款方让我把参考号发给他查",
         "视频会议共享屏幕卡顿怎么办", "终端一直在远程下载参数", "押金退回来要扣手续费吗",
+        "客人卡刷不了，让他扫我的收款码行吗", "刷卡失败的话叫顾客扫码付可以吗",
     ],
 )
 def test_ordinary_messages_and_questions_are_not_scams(text):

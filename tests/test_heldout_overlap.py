@@ -121,10 +121,19 @@ def test_every_intent_has_at_least_12_held_out_examples():
     assert min(counts.values()) >= 12, counts
 
 
-def test_the_fallback_dev_file_does_not_copy_the_training_data():
-    """tests/nlu_dev (the FallbackClassifier settings are tuned on it) is never trained on either."""
+def test_the_dev_set_does_not_copy_the_training_data():
+    """tests/nlu_dev (training data and the FallbackClassifier settings are chosen on it) is never trained on either."""
     training = check_overlap.read_examples(ROOT / "data" / "nlu")
     dev = check_overlap.read_examples(ROOT / "tests" / "nlu_dev")
     assert dev, "tests/nlu_dev is empty"
     found = check_overlap.find_overlaps(training, dev)
     assert found == [], "\n".join(f"{o.kind} {o.ratio:.2f} {o.held_out.text} ~ {o.training.text}" for o in found)
+
+
+def test_the_dev_set_does_not_copy_the_held_out_file():
+    """A dev set may later become training data (data/nlu/phrasings_from_dev.yml was one): it must not
+    carry held-out examples into it."""
+    dev = check_overlap.read_examples(ROOT / "tests" / "nlu_dev")
+    held_out = check_overlap.read_examples(ROOT / "tests" / "nlu")
+    found = check_overlap.find_overlaps(dev, held_out)
+    assert found == [], f"{len(found)} held-out examples are (near) copies of dev examples"
