@@ -46,8 +46,8 @@ $(STAMP): requirements.txt
 # Trains only when what a model is made from changed (scripts/model_inputs.py: Rasa 3 itself would
 # restore every component from its cache but still write a new 66 MB model on each call).
 train: install
-	@$(BIN)/python scripts/model_inputs.py --check || \
-	  { $(RASA) train --quiet --augmentation 0 && $(BIN)/python scripts/model_inputs.py --record; }
+	@$(BIN)/python scripts/model_inputs.py --check || { hash=$$($(BIN)/python scripts/model_inputs.py --hash) && \
+	  $(RASA) train --quiet --augmentation 0 && $(BIN)/python scripts/model_inputs.py --record "$$hash"; }
 
 run: train
 	@$(BIN)/python -m ops.local

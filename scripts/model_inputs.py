@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Tell `make train` whether the newest model was trained from today's inputs.
 
-usage: model_inputs.py --check    exit 0 when models/ holds a model trained from these inputs
-       model_inputs.py --record   note that the newest model was trained from these inputs
+usage: model_inputs.py --check          exit 0 when models/ holds a model trained from these inputs
+       model_inputs.py --hash           print the inputs' hash (taken before training starts)
+       model_inputs.py --record [HASH]  note that the newest model was trained from inputs with HASH
+                                        (default: the inputs as they are now)
 
 Why: Rasa 3 has no "nothing changed" exit. `rasa train` restores every unchanged
 component from its cache but still packs and writes a new 66 MB model, about half a
@@ -67,21 +69,27 @@ def is_current() -> bool:
     return recorded == [inputs_hash(), model.name]
 
 
-def record() -> None:
+def record(trained_from: str | None = None) -> None:
+    """Vouch for the newest model. The hash is taken before training, so an edit made while it ran
+    is not vouched for."""
     model = newest_model()
     if model is None:
         raise SystemExit("no model in models/ to record")
-    RECORD.write_text(f"{inputs_hash()} {model.name}\n", encoding="utf-8")
+    RECORD.write_text(f"{trained_from or inputs_hash()} {model.name}\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--check", action="store_true")
-    mode.add_argument("--record", action="store_true")
+    mode.add_argument("--hash", action="store_true")
+    mode.add_argument("--record", nargs="?", const="", metavar="HASH")
     args = parser.parse_args(argv)
-    if args.record:
-        record()
+    if args.hash:
+        print(inputs_hash())
+        return 0
+    if args.record is not None:
+        record(args.record or None)
         return 0
     if is_current():
         print(f"model is current: models/{newest_model().name} (inputs unchanged)")

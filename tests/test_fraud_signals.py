@@ -75,6 +75,7 @@ def test_the_scams_the_classifier_was_left_with_are_caught_in_the_text(text, kin
         ("来电的人让我开通呼叫转移", "guided_operation"),
         ("有人冒充银联的工作人员给我打电话", "impersonator"),
         ("对方让我扫他发来的二维码领退款", "link_or_app"),
+        ("点开他发的链接填了卡号", "link_or_app"),
         ("他叫我扫一下码，说扫了就能解冻", "link_or_app"),
     ],
 )
@@ -111,6 +112,7 @@ def test_who_was_impersonated(text, who):
         "卡因为涉案被冻了，转账一直失败", "网点柜员让我输一下密码确认，正常吗", "收款方让我把参考号发给他查",
         "视频会议共享屏幕卡顿怎么办", "终端一直在远程下载参数", "押金退回来要扣手续费吗",
         "客人卡刷不了，让他扫我的收款码行吗", "刷卡失败的话叫顾客扫码付可以吗",
+        "卡刷不了，扫对方的二维码付款可以吧",
     ],
 )
 def test_ordinary_messages_and_questions_are_not_scams(text):

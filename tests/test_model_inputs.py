@@ -87,3 +87,12 @@ def test_a_newer_model_trained_by_hand_is_not_vouched_for(project: Path) -> None
     model_inputs.main(["--record"])
     add_model(project, "b.tar.gz")
     assert model_inputs.main(["--check"]) == 1
+
+
+def test_an_edit_made_while_training_ran_is_not_vouched_for(project: Path, capsys: pytest.CaptureFixture) -> None:
+    model_inputs.main(["--hash"])
+    before = capsys.readouterr().out.strip()
+    (project / "data" / "nlu" / "smalltalk.yml").write_text("- 你好呀\n", encoding="utf-8")  # edited mid-training
+    add_model(project, "a.tar.gz")
+    model_inputs.main(["--record", before])
+    assert model_inputs.main(["--check"]) == 1
