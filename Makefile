@@ -45,9 +45,11 @@ $(STAMP): requirements.txt
 
 # Trains only when what a model is made from changed (scripts/model_inputs.py: Rasa 3 itself would
 # restore every component from its cache but still write a new 66 MB model on each call).
+TRAIN_ARGS := --quiet --augmentation 0
+MODEL_INPUTS := $(BIN)/python scripts/model_inputs.py --salt "train $(TRAIN_ARGS) PYTHONHASHSEED=$(PYTHONHASHSEED)"
 train: install
-	@$(BIN)/python scripts/model_inputs.py --check || { hash=$$($(BIN)/python scripts/model_inputs.py --hash) && \
-	  $(RASA) train --quiet --augmentation 0 && $(BIN)/python scripts/model_inputs.py --record "$$hash"; }
+	@$(MODEL_INPUTS) --check || { hash=$$($(MODEL_INPUTS) --hash) && \
+	  $(RASA) train $(TRAIN_ARGS) && $(MODEL_INPUTS) --record "$$hash"; }
 
 run: train
 	@$(BIN)/python -m ops.local

@@ -76,6 +76,17 @@ def test_the_scams_the_classifier_was_left_with_are_caught_in_the_text(text, kin
         ("有人冒充银联的工作人员给我打电话", "impersonator"),
         ("对方让我扫他发来的二维码领退款", "link_or_app"),
         ("点开他发的链接填了卡号", "link_or_app"),
+        ("点开对方给的链接支付了会员费", "link_or_app"),
+        ("打开客服给的网址付款就能退钱", "link_or_app"),
+        ("登录他给的网站支付手续费", "link_or_app"),
+        ("扫了客服给的二维码付款，钱被扣了", "link_or_app"),
+        ("扫了他的二维码付款，说付款后就能解冻", "link_or_app"),
+        ("我妈接到电话，对方让她扫码领取退款", "link_or_app"),
+        ("对方让他们扫二维码领理赔", "link_or_app"),
+        ("客服说要给我退款，扫个码就行", "link_or_app"),
+        ("他让我别挂电话，扫一下这个码就能退钱", "link_or_app"),
+        ("对方说需要我扫我这边收到的二维码验证", "link_or_app"),
+        ("对方让我点击我收到的链接", "link_or_app"),
         ("他叫我扫一下码，说扫了就能解冻", "link_or_app"),
     ],
 )
@@ -113,6 +124,7 @@ def test_who_was_impersonated(text, who):
         "视频会议共享屏幕卡顿怎么办", "终端一直在远程下载参数", "押金退回来要扣手续费吗",
         "客人卡刷不了，让他扫我的收款码行吗", "刷卡失败的话叫顾客扫码付可以吗",
         "卡刷不了，扫对方的二维码付款可以吧",
+        "我发了收款码给顾客，他付不了", "顾客说要扫码付，可以吗", "需要我扫顾客的付款码吗", "让我扫顾客的付款码怎么操作",
     ],
 )
 def test_ordinary_messages_and_questions_are_not_scams(text):

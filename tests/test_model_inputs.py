@@ -27,6 +27,10 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "data" / "nlu" / "smalltalk.yml").write_text("- 你好\n", encoding="utf-8")
     (tmp_path / "xiaoan" / "components").mkdir(parents=True)
     (tmp_path / "xiaoan" / "components" / "tokenizer.py").write_text("X = 1\n", encoding="utf-8")
+    (tmp_path / "xiaoan" / "runtime").mkdir()
+    (tmp_path / "xiaoan" / "runtime" / "server.py").write_text("Y = 1\n", encoding="utf-8")
+    (tmp_path / "data" / "dict").mkdir()
+    (tmp_path / "data" / "dict" / "pos.txt").write_text("转账 10 n\n", encoding="utf-8")
     (tmp_path / "config.yml").write_text("threshold: 0.3\n", encoding="utf-8")
     (tmp_path / "domain.yml").write_text("intents: []\n", encoding="utf-8")
     (tmp_path / "requirements.txt").write_text("rasa==3.6.21\n", encoding="utf-8")
@@ -58,7 +62,7 @@ def test_recorded_model_is_current_until_an_input_changes(project: Path) -> None
     assert model_inputs.main(["--check"]) == 1
 
 
-@pytest.mark.parametrize("changed", ["config.yml", "xiaoan/components/tokenizer.py", "requirements.txt"])
+@pytest.mark.parametrize("changed", ["config.yml", "xiaoan/components/tokenizer.py", "requirements.txt", "data/dict/pos.txt"])
 def test_config_code_and_versions_are_inputs(project: Path, changed: str) -> None:
     add_model(project, "a.tar.gz")
     model_inputs.main(["--record"])
@@ -96,3 +100,18 @@ def test_an_edit_made_while_training_ran_is_not_vouched_for(project: Path, capsy
     add_model(project, "a.tar.gz")
     model_inputs.main(["--record", before])
     assert model_inputs.main(["--check"]) == 1
+
+
+@pytest.mark.parametrize("unrelated", ["xiaoan/runtime/server.py", "data/nlu/smalltalk.yml~", "data/nlu/.smalltalk.yml.swp"])
+def test_the_server_code_and_editor_backups_are_not_inputs(project: Path, unrelated: str) -> None:
+    add_model(project, "a.tar.gz")
+    model_inputs.main(["--record"])
+    (project / unrelated).write_text("changed\n", encoding="utf-8")
+    assert model_inputs.main(["--check"]) == 0
+
+
+def test_the_training_command_is_an_input(project: Path) -> None:
+    add_model(project, "a.tar.gz")
+    model_inputs.main(["--record", "--salt", "train --augmentation 0"])
+    assert model_inputs.main(["--check", "--salt", "train --augmentation 0"]) == 0
+    assert model_inputs.main(["--check", "--salt", "train --augmentation 20"]) == 1
