@@ -25,14 +25,18 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from xiaoan.components.fingerprint import MODEL_FOLDERS  # noqa: E402
+
 MODELS = ROOT / "models"
 RECORD = MODELS / ".inputs"
 # Everything training reads: data, domain and config, the versions that run them, and the
-# Python code that runs inside the model (the same folders as xiaoan/components/fingerprint.py:
-# xiaoan/runtime, the server around the model, and fraud_patterns.yml, read by the ingress at run
+# Python code that runs inside the model, the folders the components' own fingerprint covers
+# (xiaoan/runtime, the server around the model, and fraud_patterns.yml, read by the ingress at run
 # time, never retrain).
 INPUTS = ("data", "domain.yml", "config.yml", "requirements.txt")
-CODE = ("xiaoan/components", "xiaoan/text")
 SKIPPED_PARTS = {"__pycache__"}
 BACKUP_SUFFIXES = ("~", ".swp", ".swo", ".bak", ".orig")
 
@@ -57,8 +61,8 @@ def input_files() -> list[Path]:
             files.append(path)
         elif path.is_dir():
             files.extend(p for p in path.rglob("*") if _counts(p))
-    for name in CODE:
-        files.extend(p for p in (ROOT / name).rglob("*.py") if _counts(p))
+    for folder in MODEL_FOLDERS:
+        files.extend(p for p in (ROOT / "xiaoan" / folder).rglob("*.py") if _counts(p))
     return sorted(files)
 
 

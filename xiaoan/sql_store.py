@@ -27,8 +27,12 @@ class LazySQLStore:
                     Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
                 engine = create_engine(self.url, future=True, pool_pre_ping=True)
                 self.tables.create_all(engine)
+                self.prepare(engine)
                 self._engine = engine
             return self._engine
+
+    def prepare(self, engine: Engine) -> None:
+        """After the tables exist, before first use: a subclass's migrations or seed data."""
 
     def dispose(self) -> None:
         with self._lock:

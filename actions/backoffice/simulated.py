@@ -7,7 +7,6 @@ first use, never at import, and seeded once from `fixtures.yml`.
 from __future__ import annotations
 
 import json
-import threading
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +22,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
     insert,
     select,
 )
@@ -31,6 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from actions.backoffice.records import Card, CaseDetails, Terminal, Ticket, Transaction
+from xiaoan.sql_store import LazySQLStore
 
 FIXTURES = Path(__file__).with_name("fixtures.yml")
 
@@ -83,30 +82,15 @@ def load_fixtures(path: Path = FIXTURES) -> dict[str, list[dict[str, Any]]]:
         return yaml.safe_load(handle)
 
 
-class SimulatedBackOffice:
-    """The BackOffice interface over SQL tables seeded from fixtures."""
+class SimulatedBackOffice(LazySQLStore):
+    """The BackOffice interface over SQL tables seeded from fixtures (opened on first use)."""
 
-    def __init__(self, url: str) -> None:
-        self._url = url
-        self._engine: Optional[Engine] = None
-        self._lock = threading.Lock()
+    tables = metadata
 
-    @property
-    def engine(self) -> Engine:
-        with self._lock:
-            if self._engine is None:
-                self._engine = self._open()
-            return self._engine
-
-    def _open(self) -> Engine:
-        if self._url.startswith("sqlite:///"):
-            Path(self._url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(self._url, future=True, pool_pre_ping=True)
-        metadata.create_all(engine)
+    def prepare(self, engine: Engine) -> None:
         self._add_request_key(engine)
         self._add_owner(engine)
         self._seed(engine)
-        return engine
 
     @staticmethod
     def _add_request_key(engine: Engine) -> None:
@@ -209,9 +193,3 @@ class SimulatedBackOffice:
             return None
         return Ticket(row["ticket_id"], row["created_at"], CaseDetails(**json.loads(row["details"])))
 
-    def dispose(self) -> None:
-        """Close connections (tests use it to simulate a restart of the store)."""
-        with self._lock:
-            if self._engine is not None:
-                self._engine.dispose()
-                self._engine = None

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import uuid
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Optional
 from xml.etree import ElementTree
 
 import pytest
@@ -392,12 +392,15 @@ def test_prometheus_scrapes_every_server_with_the_shipped_configuration(stack: S
             status, body = http_json(f"http://127.0.0.1:{port}/api/v1/rules", 5)
             return [r for group in body["data"]["groups"] for r in group["rules"]] if status == 200 else []
 
+        def all_quiet() -> Optional[List[Dict[str, Any]]]:
+            current = rules()
+            return current if current and all(r["state"] == "inactive" for r in current) else None
+
         loaded = rules()
         assert len(loaded) == 3 and all(r["health"] == "ok" for r in loaded), loaded
         # an evaluation that ran before the first scrape may leave "no ready server" pending for a moment;
         # on a healthy set-up the next evaluations with data clear it
-        settled = wait_for(lambda: (lambda r: r if r and all(x["state"] == "inactive" for x in r) else None)(rules()),
-                           60, 1)
+        settled = wait_for(all_quiet, 60, 1)
         assert settled, [(r["name"], r["state"]) for r in rules()]  # no alert on a healthy set-up
     finally:
         prometheus.terminate()
