@@ -89,7 +89,14 @@ def test_socketio_and_engineio_errors_reach_the_json_handler(monkeypatch):
         library = logging.getLogger(name)
         monkeypatch.setattr(library, "handlers", [])
         monkeypatch.setattr(library, "level", logging.NOTSET)
+        monkeypatch.setattr(library, "propagate", False)  # as Rasa's update_socketio_log_level leaves it
     logs.use_json_logging("INFO")
     engineio.AsyncServer(async_mode="asgi")
     assert logging.getLogger("engineio.server").handlers == []  # nothing but the root's JSON handler
     assert logging.getLogger("engineio.server").getEffectiveLevel() == logging.ERROR
+
+    stream = io.StringIO()
+    monkeypatch.setattr(root, "handlers", [logs.json_handler(stream)])
+    logging.getLogger("engineio.server").error("'Session is disconnected' abc")
+    line = json.loads(stream.getvalue())  # the JSON handler got it, not logging's bare last resort
+    assert line["level"] == "error" and line["logger"] == "engineio.server"

@@ -155,11 +155,14 @@ def use_json_logging(level: Any = None) -> None:
     # libraries' deprecation notes are for developers, not an operations log
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     # python-socketio / python-engineio give their loggers a plain-text stderr handler when they are
-    # built, unless the logger already has a level: set one, so their errors reach the JSON handler
+    # built, unless the logger already has a level: set one. Rasa's start-up (update_socketio_log_level)
+    # also stops them propagating, which leaves their errors to logging's bare last-resort line on
+    # stderr: let them propagate to the JSON handler.
     for name in ("socketio.server", "engineio.server"):
         library = logging.getLogger(name)
         if library.level == logging.NOTSET:
             library.setLevel(logging.ERROR)
+        library.propagate = True
         for handler in [h for h in library.handlers if not getattr(h, "xiaoan_json", False)]:
             library.removeHandler(handler)
     # jieba gives itself a stderr handler and logs its dictionary load at DEBUG: warnings only
