@@ -30,6 +30,7 @@ from actions.backoffice import get_backoffice, in_worker_thread
 from actions.checks import BUSY
 from actions.speech import render
 from actions.tracker_reading import fraud_reminder_once, request_key
+from xiaoan import clock
 from xiaoan.handover import duty, get_store
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ async def _ticket(tracker: Tracker) -> Tuple[Optional[str], List[EventType]]:
 def when_text(moment=None) -> str:
     """When a person will look: the next start of the staff hours, or "once someone signs in"."""
     hours = duty.staff_hours()
-    day, start = hours.next_opening(moment or duty.now())
+    day, start = hours.next_opening(moment or clock.now())
     if day == "today":
         return render("utter_when_today", time=start)
     if day == "tomorrow":

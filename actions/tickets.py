@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -17,6 +16,7 @@ from actions.handover import attach_ticket
 from actions.record_access import caller
 from actions.speech import say
 from actions.tracker_reading import fraud_reminder_once, latest_intent, request_key, slot_amount, slot_identifier
+from xiaoan import clock
 from xiaoan.text.amounts import format_amount
 
 logger = logging.getLogger(__name__)
@@ -27,32 +27,6 @@ REGISTERED_LATE = "utter_ticket_registered_late"
 LATE_LOOKUP_TIMEOUT_S = 2.0
 
 STEPS_JOINER = "；"
-
-
-def _china_zone() -> tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("Asia/Shanghai")
-    except Exception:  # noqa: BLE001 - no time-zone database: China keeps UTC+8 all year
-        return timezone(timedelta(hours=8), "CST")
-
-
-CHINA = _china_zone()
-
-
-def china_time(stamp: str) -> str:
-    """A stored time as a user in China reads it: '2026-12-01T07:40:55+00:00' -> '2026-12-01 15:40'.
-
-    A time without an offset is this machine's local time; anything unreadable is shown as stored.
-    """
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except (TypeError, ValueError):
-        return stamp
-    if moment.tzinfo is None:
-        moment = moment.astimezone()
-    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 def case_from_tracker(tracker: Tracker, handoff: bool) -> CaseDetails:
@@ -110,7 +84,7 @@ class ActionCreateTicket(Action):
             return [SlotSet(PENDING_KEY_SLOT, key)]
         say(
             dispatcher, tracker, *summary_parts(case), sep="\n",
-            ticket_id=ticket.ticket_id, created_at=china_time(ticket.created_at),
+            ticket_id=ticket.ticket_id, created_at=clock.for_people(ticket.created_at),
             symptom=case.symptom, amount=case.amount, card_tail=case.card_tail, terminal_id=case.terminal_id,
             reference_number=case.reference_number, bank=case.bank, steps=STEPS_JOINER.join(case.steps_done),
         )
@@ -137,5 +111,5 @@ async def ticket_that_landed(dispatcher: CollectingDispatcher, tracker: Tracker)
     if ticket is None:
         return []
     dispatcher.utter_message(response=REGISTERED_LATE, ticket_id=ticket.ticket_id,
-                             created_at=china_time(ticket.created_at))
+                             created_at=clock.for_people(ticket.created_at))
     return [SlotSet("ticket_id", ticket.ticket_id), SlotSet(PENDING_KEY_SLOT, None)]

@@ -24,14 +24,15 @@ import json
 import logging
 import os
 import time
-from datetime import datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 import aiohttp
 from aiohttp import web
 
-from console.transcripts import CHINA, SCENARIOS, Transcripts, dashboard, nlu_yaml, stories_yaml, tracker_store_url
+from console.transcripts import SCENARIOS, Transcripts, dashboard, nlu_yaml, stories_yaml, tracker_store_url
+from xiaoan import clock
 from xiaoan.handover import get_store
 from xiaoan.handover.store import LOCK_S, SESSION_ABSOLUTE_S, Handover, HandoverStore, Session
 
@@ -102,24 +103,28 @@ def in_thread(function: Callable[..., Any], *args: Any) -> Awaitable[Any]:
     return asyncio.to_thread(function, *args)
 
 
-def day_range(request: web.Request) -> "tuple[float, float]":
-    """?from=YYYY-MM-DD&to=YYYY-MM-DD (China time, both days included); the last 7 days by default."""
-    today = datetime.now(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
+def day_range(request: web.Request) -> "tuple[float, float, Dict[str, str]]":
+    """?from=YYYY-MM-DD&to=YYYY-MM-DD, China dates, both days included; the last 7 China days by default.
 
-    def parse(name: str, default: datetime) -> datetime:
+    The range comes back with the dates it covers, so the page shows the server's
+    China dates and never works a date out from the browser's own clock and zone.
+    """
+    default_first, default_last = clock.last_days(7)
+
+    def parse(name: str, default: date) -> date:
         raw = request.query.get(name)
         if not raw:
             return default
         try:
-            return datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=CHINA)
+            return clock.parse_day(raw)
         except ValueError:
             raise web.HTTPBadRequest(text=json.dumps({"error": f"{name}: YYYY-MM-DD"}), content_type="application/json")
 
-    start = parse("from", today - timedelta(days=6))
-    end = parse("to", today) + timedelta(days=1)
-    if end <= start:
+    first, last = parse("from", default_first), parse("to", default_last)
+    if last < first:
         raise web.HTTPBadRequest(text=json.dumps({"error": "to before from"}), content_type="application/json")
-    return start.timestamp(), end.timestamp()
+    start, end = clock.days_span(first, last)
+    return start, end, {"from": first.isoformat(), "to": last.isoformat(), "today": clock.today().isoformat()}
 
 
 class Console:
@@ -253,13 +258,13 @@ class Console:
 
     async def queue(self, _: web.Request) -> web.Response:
         waiting, numbers = await in_thread(self.store.waiting), await in_thread(self.store.staff_numbers)
-        now = time.time()
+        now = clock.timestamp()
         return web.json_response([self._queue_item(h, now, numbers) for h in waiting])
 
     async def mine(self, request: web.Request) -> web.Response:
         session: Session = request["session"]
         held, numbers = await in_thread(self.store.held_by, session.staff.id), await in_thread(self.store.staff_numbers)
-        now = time.time()
+        now = clock.timestamp()
         return web.json_response([self._queue_item(h, now, numbers) for h in held])
 
     async def claim(self, request: web.Request) -> web.Response:
@@ -446,7 +451,7 @@ class Console:
     # ------------------------------------------------------------------ review and dashboard
 
     async def review(self, request: web.Request) -> web.Response:
-        start, end = day_range(request)
+        start, end, dates = day_range(request)
         conversations = await in_thread(self.transcripts.conversations_between, start, end)
         handed = await in_thread(self.store.handovers_of, [c.conversation_id for c in conversations])
         wanted = {name for name in ("fallback", "low_confidence", "fraud_report", "failed_check", "handover")
@@ -460,10 +465,10 @@ class Console:
                 continue
             users = found.user_messages()
             items.append({"conversation_id": found.conversation_id, "channel": found.channel,
-                          "started": found.started, "scenario": found.scenario(), "user_messages": len(users),
+                          "started": found.started, "started_text": clock.for_people(found.started), "scenario": found.scenario(), "user_messages": len(users),
                           "first_message": users[0].text[:60] if users else "", "flags": flags,
                           "reasons": sorted({h.reason for h in handed.get(found.conversation_id, [])})})
-        return web.json_response({"conversations": items, "scenarios": list(SCENARIOS)})
+        return web.json_response({"conversations": items, "scenarios": list(SCENARIOS), "range": dates})
 
     async def label(self, request: web.Request) -> web.Response:
         session: Session = request["session"]
@@ -495,10 +500,10 @@ class Console:
                             headers={"Content-Disposition": 'attachment; filename="reviewed_story.yml"'})
 
     async def dashboard(self, request: web.Request) -> web.Response:
-        start, end = day_range(request)
+        start, end, dates = day_range(request)
         conversations = await in_thread(self.transcripts.conversations_between, start, end)
         handovers = await in_thread(self.store.handovers_between, start, end)
-        return web.json_response(dashboard(conversations, handovers, start, end))
+        return web.json_response({**dashboard(conversations, handovers, start, end), "range": dates})
 
 
 def _same(given: Optional[str], expected: str) -> bool:
@@ -530,7 +535,7 @@ def _ticket_details(ticket_id: str) -> Optional[Dict[str, Any]]:
     except Exception:  # noqa: BLE001 - the ticket number is still shown
         logger.exception("ticket lookup failed")
         return None
-    return {"created_at": ticket.created_at, **ticket.details.__dict__} if ticket else None
+    return {"created_at": clock.for_people(ticket.created_at), **ticket.details.__dict__} if ticket else None
 
 
 def build(rasa_url: Optional[str] = None) -> Console:

@@ -13,13 +13,15 @@ import os
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import yaml
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, and_, create_engine, func, select
 from sqlalchemy.engine import URL, Engine
+
+from xiaoan import clock
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = (
@@ -30,7 +32,6 @@ FALLBACK = "nlu_fallback"
 LOW_CONFIDENCE = 0.5
 BUSY = "utter_system_busy"
 SKIPPED_ACTIONS = {"action_listen", "action_session_start", "action_extract_slots", "action_validate_slot_mappings"}
-CHINA = timezone(timedelta(hours=8))
 MAX_CONVERSATIONS = 2000
 
 _metadata = MetaData()
@@ -71,7 +72,8 @@ class Message:
     staff_id: Optional[str] = None
 
     def as_json(self) -> Dict[str, Any]:
-        item: Dict[str, Any] = {"from": self.sender, "text": self.text, "time": self.time}
+        item: Dict[str, Any] = {"from": self.sender, "text": self.text, "time": self.time,
+                                "clock": clock.for_people_seconds(self.time)}
         if self.sender == "user":
             item.update(intent=self.intent, confidence=self.confidence)
         if self.staff_id:
@@ -259,20 +261,16 @@ class Transcripts:
         return [Conversation.from_rows(cid, rows[cid]) for cid in ids if cid in rows]
 
 
-def day_of(stamp: float) -> str:
-    return datetime.fromtimestamp(stamp, CHINA).strftime("%Y-%m-%d")
-
-
 def dashboard(conversations: List[Conversation], handovers: List[Any], start: float, end: float) -> Dict[str, Any]:
     """The supervisor's figures for a date range, from the stores."""
     handed = {h.conversation_id for h in handovers}
-    per_day: Counter = Counter(day_of(c.started) for c in conversations)
+    per_day: Counter = Counter(clock.day_of(c.started) for c in conversations)
     days = []
-    moment = datetime.fromtimestamp(start, CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
-    while moment.timestamp() < end and len(days) < 370:
-        key = moment.strftime("%Y-%m-%d")
+    day = clock.to_china(start).date()
+    while clock.start_of(day).timestamp() < end and len(days) < 370:
+        key = day.isoformat()
         days.append({"day": key, "conversations": per_day.get(key, 0)})
-        moment += timedelta(days=1)
+        day += timedelta(days=1)
     users = [m for c in conversations for m in c.user_messages()]
     fallbacks = sum(1 for m in users if m.intent == FALLBACK)
     scenarios = Counter(s for s in (c.scenario() for c in conversations) if s)

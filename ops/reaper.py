@@ -17,9 +17,10 @@ import json
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Dict, List, Set
+
+from xiaoan import clock
 
 
 def parse(line: str) -> Dict[str, str]:
@@ -58,7 +59,7 @@ def reap(session: int) -> Dict[int, List[int]]:
 
 
 def log(**fields: object) -> None:
-    line = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "level": "warning",
+    line = {"ts": clock.for_logs(clock.timestamp()), "level": "warning",
             "process": os.environ.get("XIAOAN_PROCESS", "reaper"), "logger": "xiaoan.reaper", **fields}
     sys.stderr.write(json.dumps(line) + "\n")
     sys.stderr.flush()

@@ -5,7 +5,6 @@ action chose (``response`` for what Rasa renders, ``composed_of`` for what the
 action rendered itself) and which values it filled in, not copies of the words.
 """
 import asyncio
-from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -18,9 +17,9 @@ from actions.checks import ActionCheckAccountStatus, ActionCheckTerminalStatus, 
 from actions.error_codes import ActionExplainErrorCode
 from actions.forms import ValidateDiagnosisForm, ValidateSlotMappings
 from actions.lookup_tables import response_codes
-from actions.tickets import ActionCreateTicket, china_time
+from actions.tickets import ActionCreateTicket
 from tests.conftest import make_tracker
-from xiaoan import content
+from xiaoan import clock, content
 from xiaoan.runtime.ingress import admit
 
 FACTS = content.facts()
@@ -362,15 +361,20 @@ def test_create_ticket_records_the_case(dispatcher):
     assert stored.details.amount == "3500.00"
     assert stored.details.steps_done == ["查询终端10000002：离线"]
     assert stored.details.handoff is False
-    assert china_time(stored.created_at) in summary["text"]
+    assert clock.for_people(stored.created_at) in summary["text"]
 
 
-def test_a_ticket_is_dated_in_china_time():
-    assert china_time("2026-12-01T07:40:55+00:00") == "2026-12-01 15:40"
-    assert china_time("2026-12-31T20:05:00-05:00") == "2027-01-01 09:05"
-    local = datetime(2026, 12, 1, 7, 40).astimezone()  # a stamp without an offset is this machine's time
-    assert china_time(local.replace(tzinfo=None).isoformat()) == china_time(local.astimezone(timezone.utc).isoformat())
-    assert china_time("not a time") == "not a time"
+@pytest.mark.parametrize("moment, day, shown", [
+    ("2026-12-06T23:59:30+08:00", "20261206", "2026-12-06 23:59"),  # the China day's last minute
+    ("2026-12-07T00:01:00+08:00", "20261207", "2026-12-07 00:01"),  # still 2026-12-06 in UTC
+])
+def test_a_ticket_is_numbered_and_dated_by_the_china_day(dispatcher, moment, day, shown):
+    with clock.fixed(moment):
+        events = run(ActionCreateTicket(), dispatcher, make_tracker({"symptom": "POS终端故障", "fraud_reminded": True}))
+    ticket_id = slot_events(events)["ticket_id"]
+    assert ticket_id.startswith(f"XA{day}")
+    assert f"登记时间：{shown}" in dispatcher.messages[0]["text"]
+    assert get_backoffice().find_ticket(ticket_id).created_at == moment[:19] + "+08:00"
 
 
 def test_a_ticket_with_only_a_symptom_has_only_that_line(dispatcher):

@@ -18,7 +18,7 @@ from actions.handover import ActionHandOver, failed_checks, when_text
 from actions.tickets import ActionCreateTicket
 from channels.rest import staff_messages_for
 from tests.conftest import make_tracker
-from xiaoan import content
+from xiaoan import clock, content
 from xiaoan.handover import duty, get_store
 
 PASSWORD = "correct horse battery"
@@ -74,9 +74,9 @@ def test_nobody_signed_in_says_so_with_the_ticket_and_does_not_pause(all_day, di
 
 def test_outside_the_hours_nobody_is_on_duty_even_if_signed_in(monkeypatch, dispatcher):
     monkeypatch.setenv("XIAOAN_STAFF_HOURS", "8:00-22:00")
-    monkeypatch.setattr(duty, "now", lambda: datetime(2026, 12, 1, 15, 30, tzinfo=timezone.utc))  # 23:30 in China
     sign_in_someone()
-    run(ActionHandOver(), dispatcher, rest_tracker())
+    with clock.fixed(datetime(2026, 12, 1, 15, 30, tzinfo=timezone.utc)):  # 23:30 in China
+        run(ActionHandOver(), dispatcher, rest_tracker())
     assert responses(dispatcher)[0] == "utter_nobody_on_duty"
     assert dispatcher.messages[0]["when"] == content.render("utter_when_tomorrow", time="8:00")
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import time
 import re
 import sys
 from functools import lru_cache
@@ -42,8 +41,13 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run as `python web/serve.py`: the repository's packages
+
+from xiaoan import clock  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 INDEX = HERE / "index.html"
 STATIC = HERE / "static"
 VENDOR_BUNDLE = HERE / "node_modules" / "rasa-webchat" / "lib" / "index.js"
@@ -103,8 +107,6 @@ def render_index(rasa_url: str) -> bytes:
 @lru_cache(maxsize=1)
 def not_found_text() -> str:
     """The 404 page's words: a response of domain.yml (utter_web_not_found), read through xiaoan.content."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))  # run as `python web/serve.py`: the repository's packages
     from xiaoan import content
 
     return content.render("utter_web_not_found")
@@ -220,7 +222,7 @@ class PageHandler(BaseHTTPRequestHandler):
             return
         if os.environ.get("XIAOAN_LOG_FORMAT") == "json":
             line = {
-                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "level": "info",
+                "ts": clock.for_logs(clock.timestamp()), "level": "info",
                 "process": os.environ.get("XIAOAN_PROCESS", "web"), "logger": "web.serve",
                 "event": "http.request", "method": self.command, "path": path[:200],
                 "status": int(code) if str(code).isdigit() else str(code),

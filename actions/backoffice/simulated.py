@@ -7,7 +7,6 @@ first use, never at import, and seeded once from `fixtures.yml`.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Optional
@@ -29,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from actions.backoffice.records import Card, CaseDetails, Terminal, Ticket, Transaction
+from xiaoan import clock
 from xiaoan.sql_store import LazySQLStore
 
 FIXTURES = Path(__file__).with_name("fixtures.yml")
@@ -165,14 +165,14 @@ class SimulatedBackOffice(LazySQLStore):
         existing = self.find_ticket_by_key(request_key)
         if existing is not None:
             return existing
-        created_at = datetime.now().astimezone().isoformat(timespec="seconds")
+        created_at = clock.stored()
         payload = json.dumps(details.__dict__, ensure_ascii=False)
         try:
             with self.engine.begin() as conn:
                 row_id = conn.execute(
                     insert(tickets).values(created_at=created_at, details=payload, request_key=request_key)
                 ).inserted_primary_key[0]
-                ticket_id = f"XA{datetime.now():%Y%m%d}{row_id:06d}"
+                ticket_id = f"XA{clock.to_china(created_at):%Y%m%d}{row_id:06d}"
                 conn.execute(tickets.update().where(tickets.c.id == row_id).values(ticket_id=ticket_id))
         except IntegrityError:  # the same key written at the same moment by another worker
             existing = self.find_ticket_by_key(request_key)

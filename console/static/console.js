@@ -21,8 +21,11 @@
       symptom: "问题", amount: "金额", card_tail: "卡号后四位", terminal_id: "终端号", reference_number: "参考号",
       bank: "银行", error_code: "错误码", ticket_id: "工单号", steps_done: "已做排查", check_kind: "需要的查询",
       secrets_warned: "已提醒勿发敏感信息", fraud_reminded: "已做防骗提醒", pending_ticket_key: "登记中的工单",
-      sign_in_told: "已告知需登录才能查询", identity_refusal_told: "已告知身份凭证被拒",
+      sign_in_told: "已告知需登录才能查询", identity_refusal_told: "已告知身份凭证被拒", mistake: "操作失误",
     },
+    // A slot's value in words: yes/no for the bot's own reminders, the kind of check, the kind of mistake.
+    check_kind: { account: "银行卡/账户状态", terminal: "POS终端状态", transaction: "交易状态", none: "无需查询" },
+    mistake: { pin: "密码输错", wrong_account: "收款账号填错", other: "其他操作失误" },
     flag: { fallback: "未听懂", low_confidence: "低置信度", handover: "转人工", fraud_report: "诈骗举报", failed_check: "查询失败" },
     handover: { waiting: "排队中", claimed: "人工处理中", handed_back: "已转回小安", closed: "已结案" },
     via: { token: "登录凭证", wechat_binding: "微信绑定", local: "本机测试身份" },
@@ -34,6 +37,17 @@
     if (identity.verified) return "已验证身份 " + identity.subject + "（" + label("via", identity.via) + "）";
     if (identity.problem) return "未验证：身份凭证被拒（" + label("problem", identity.problem) + "）";
     return "未验证身份（未登录、未绑定）";
+  }
+  // Slots that are the bot's bookkeeping, not the case: never shown to staff.
+  var INTERNAL_SLOTS = ["fraud_reminded", "error_code_asks", "session_started_metadata"];
+  function slotValue(name, value) {
+    if (value === true) return "是";
+    if (value === false) return "否";
+    if (Array.isArray(value)) return value.join("；");
+    if (name === "check_kind" || name === "mistake") return label(name, value);
+    if (name === "identity_refusal_told") return label("problem", value);
+    if (name === "pending_ticket_key") return "正在登记，工单号稍后生成";
+    return String(value);
   }
   var INTENTS = ["transfer_failed", "terminal_fault", "network_issue", "account_problem", "input_error", "system_delay",
     "charged_but_failed", "payee_not_received", "recipient_bank_issue", "funds_returned", "error_code", "ask_arrival_time",
@@ -57,14 +71,8 @@
     if (seconds < 3600) return Math.floor(seconds / 60) + " 分 " + (seconds % 60) + " 秒";
     return Math.floor(seconds / 3600) + " 小时 " + Math.floor((seconds % 3600) / 60) + " 分";
   }
-  function clock(stamp) {
-    var d = new Date(stamp * 1000);
-    return d.toLocaleString("zh-CN", { hour12: false });
-  }
-  function isoDay(date) {
-    var local = new Date(date.getTime() - date.getTimezoneOffset() * 60000);
-    return local.toISOString().slice(0, 10);
-  }
+  // Every date and time on this page is one the server wrote in China time (xiaoan/clock.py): the page
+  // never reads the browser's clock or zone, so a laptop set to another zone sees the same days.
 
   function api(method, path, body) {
     var options = { method: method, credentials: "same-origin", headers: {} };
@@ -203,7 +211,7 @@
     messages.forEach(function (message) {
       var item = el("li", null, "msg from-" + message.from);
       var who = label("from", message.from) + (message.staff_id ? " 工号" + message.staff_id : "");
-      var head = el("div", who + " · " + clock(message.time), "meta");
+      var head = el("div", who + " · " + message.clock, "meta");
       if (message.from === "user" && message.intent) {
         head.appendChild(el("span", " 意图 " + message.intent + (message.confidence != null ? " " + message.confidence.toFixed(2) : ""), "intent"));
       }
@@ -255,9 +263,8 @@
       var handover = data.handover || {};
       $("conv-state").textContent = "（" + label("channel", data.channel) + " · " + label("handover", handover.status) +
         (data.paused ? " · 小安暂停中" : " · 小安在回答") + " · " + identityText(data.identity) + "）";
-      renderPairs($("slots"), Object.keys(data.slots).filter(function (k) { return k !== "fraud_reminded"; }).map(function (k) {
-        var value = data.slots[k];
-        return [label("slot", k), Array.isArray(value) ? value.join("；") : String(value)];
+      renderPairs($("slots"), Object.keys(data.slots).filter(function (k) { return INTERNAL_SLOTS.indexOf(k) < 0; }).map(function (k) {
+        return [label("slot", k), slotValue(k, data.slots[k])];
       }));
       var ticket = data.ticket;
       var pairs = [];
@@ -343,15 +350,20 @@
 
   // ---------------------------------------------------------------- review
 
-  function defaultRange(form) {
-    if (!form.from.value) form.from.value = isoDay(new Date(Date.now() - 6 * 86400000));
-    if (!form.to.value) form.to.value = isoDay(new Date());
+  // Empty dates ask the server for its default (the last 7 China days); the answer names the dates it used.
+  function rangeParams(form) {
+    var params = new URLSearchParams();
+    ["from", "to"].forEach(function (name) { if (form[name].value) params.set(name, form[name].value); });
+    return params;
+  }
+  function showRange(form, range) {
+    if (!range) return;
+    form.from.value = range.from;
+    form.to.value = range.to;
   }
 
   function openReview() {
     show("review");
-    var form = $("review-form");
-    defaultRange(form);
     var select = $("review-scenario");
     if (select.options.length === 1) {
       Object.keys(LABELS.scenario).forEach(function (key) {
@@ -365,8 +377,8 @@
 
   function loadReview() {
     var form = $("review-form");
-    var params = new URLSearchParams();
-    ["from", "to", "channel", "scenario"].forEach(function (name) { if (form[name].value) params.set(name, form[name].value); });
+    var params = rangeParams(form);
+    ["channel", "scenario"].forEach(function (name) { if (form[name].value) params.set(name, form[name].value); });
     ["fallback", "low_confidence", "handover", "fraud_report", "failed_check"].forEach(function (name) {
       if (form[name].checked) params.set(name, "1");
     });
@@ -374,6 +386,8 @@
       var rows = $("review-rows");
       clear(rows);
       if (r.status !== 200) { $("review-error").textContent = "读取失败（" + r.status + "）。"; return; }
+      $("review-error").textContent = "";
+      showRange(form, r.data.range);
       r.data.conversations.forEach(function (item) {
         var row = el("tr");
         var link = el("button", item.conversation_id, "link mono");
@@ -382,7 +396,7 @@
         var cell = el("td");
         cell.appendChild(link);
         row.appendChild(cell);
-        row.appendChild(el("td", clock(item.started)));
+        row.appendChild(el("td", item.started_text));
         row.appendChild(el("td", label("channel", item.channel)));
         row.appendChild(el("td", label("scenario", item.scenario)));
         row.appendChild(el("td", item.user_messages));
@@ -439,16 +453,16 @@
 
   function openDashboard() {
     show("dashboard");
-    defaultRange($("dash-form"));
     loadDashboard();
   }
 
   function loadDashboard() {
     var form = $("dash-form");
-    var params = new URLSearchParams({ from: form.from.value, to: form.to.value });
-    api("GET", "/api/dashboard?" + params.toString()).then(function (r) {
+    api("GET", "/api/dashboard?" + rangeParams(form).toString()).then(function (r) {
       if (r.status !== 200) { $("dash-error").textContent = "读取失败（" + r.status + "）。"; return; }
+      $("dash-error").textContent = "";
       var d = r.data;
+      showRange(form, d.range);
       var cards = $("dash-cards");
       clear(cards);
       [["会话数", d.conversations], ["无需人工解决", percent(d.resolved_without_person)], ["转人工率", percent(d.handover_rate)],

@@ -18,9 +18,9 @@ import pytest
 
 from tests.live.test_handover import PASSWORD, make_staff
 from tests.live.test_webchat import (  # noqa: F401 - the browser fixtures are used by name
-    BOT, BOT_TIMEOUT_MS, DESKTOP, INPUT, USER, _only_when_asked, _page_url, _session_id, _settle, browser,
+    BOT, BOT_TIMEOUT_MS, BROWSER_ZONE, DESKTOP, INPUT, USER, _only_when_asked, _page_url, _session_id, _settle, browser,
 )
-from xiaoan import content
+from xiaoan import clock, content
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "docs" / "img"
@@ -56,7 +56,7 @@ def test_customer_and_agent_in_two_browsers(browser) -> None:  # noqa: F811
     agent_name, supervisor_name = make_staff("agent"), make_staff("supervisor")
     errors: list = []
 
-    customer_context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    customer_context = browser.new_context(viewport=DESKTOP, locale="zh-CN", timezone_id=BROWSER_ZONE)
     customer = customer_context.new_page()
     customer.on("pageerror", lambda e: errors.append(str(e)))
     customer.goto(_page_url(), wait_until="load")
@@ -65,7 +65,7 @@ def test_customer_and_agent_in_two_browsers(browser) -> None:  # noqa: F811
     say(customer, f"刷卡显示失败但是钱扣了，卡号{CARD}")
     _settle(customer, 2000)
 
-    agent_context = browser.new_context(viewport=TABLET, locale="zh-CN")
+    agent_context = browser.new_context(viewport=TABLET, locale="zh-CN", timezone_id=BROWSER_ZONE)
     agent = agent_context.new_page()
     agent.on("pageerror", lambda e: errors.append(str(e)))
     sign_in(agent, agent_name)  # someone on duty before the customer asks
@@ -85,6 +85,10 @@ def test_customer_and_agent_in_two_browsers(browser) -> None:  # noqa: F811
     transcript = agent.locator("#transcript").inner_text()
     assert CARD not in transcript and CARD not in agent.content()  # masked as stored, nowhere on the page
     assert "钱扣了" in transcript
+    assert agent.evaluate("() => new Date().getTimezoneOffset()") == 660  # the browser really is at UTC-11
+    assert clock.today().isoformat() in transcript  # times as the server wrote them, China time
+    slots = agent.locator("#slots").inner_text()
+    assert "true" not in slots and "false" not in slots  # people words, never raw values
     wait_for_bot_text(customer, content.render("utter_staff_joined", staff_id="").split("，")[1])
 
     agent.locator("#reply-form textarea").fill("您好，我是人工客服，已看到您被扣款，正在为您核实。")
@@ -107,12 +111,13 @@ def test_customer_and_agent_in_two_browsers(browser) -> None:  # noqa: F811
     assert "到账" in latest.inner_text()
     assert customer.locator(".rw-response.xiaoan-staff").count() == 1  # the bot's answer is the bot's
 
-    supervisor_context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    supervisor_context = browser.new_context(viewport=DESKTOP, locale="zh-CN", timezone_id=BROWSER_ZONE)
     supervisor = supervisor_context.new_page()
     supervisor.on("pageerror", lambda e: errors.append(str(e)))
     sign_in(supervisor, supervisor_name)
     supervisor.locator("button[data-view=review]").click()
     supervisor.locator("#review-rows tr", has_text=session).wait_for(timeout=30_000)
+    assert supervisor.locator("#review-form input[name=to]").input_value() == clock.today().isoformat()
     supervisor.locator("#review-rows button", has_text=session).click()
     supervisor.locator("#review-transcript li").first.wait_for(timeout=15_000)
     supervisor.screenshot(path=str(IMAGES / "console_review.png"), full_page=True)

@@ -45,6 +45,9 @@ CHROMIUM_ARGS = [
 TERMINAL_ID = "10000002"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+# Not China: UTC-11 is a day behind China 19 hours in 24, so a page that took its dates from the
+# browser's clock would miss today's conversations most of the day (the console once did, 00:00-08:00).
+BROWSER_ZONE = "Pacific/Pago_Pago"
 BOT_TIMEOUT_MS = 60_000  # a cold model can take a while on its first message
 
 BOT = ".rw-response .rw-message-text"  # not the typing indicator
@@ -168,7 +171,7 @@ def test_chat_page_talks_to_xiaoan(browser) -> None:
     _reachable(f"{RASA_URL}/")
     SCREENSHOTS.mkdir(exist_ok=True)
 
-    context = browser.new_context(viewport=DESKTOP, locale="zh-CN")
+    context = browser.new_context(viewport=DESKTOP, locale="zh-CN", timezone_id=BROWSER_ZONE)
     page = context.new_page()
     outside: List[str] = []
     errors: List[str] = []
@@ -258,6 +261,7 @@ def test_chat_page_talks_to_xiaoan(browser) -> None:
         is_mobile=True,
         has_touch=True,
         locale="zh-CN",
+        timezone_id=BROWSER_ZONE,
         storage_state=context.storage_state(),
     )
     small = phone.new_page()

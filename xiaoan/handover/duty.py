@@ -9,22 +9,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone, tzinfo
+from datetime import datetime
 from typing import Optional, Tuple
 
+from xiaoan import clock
+from xiaoan.clock import CHINA
+
 HOURS = re.compile(r"(\d{1,2}):(\d{2})\s*[–—\-~至到]\s*(\d{1,2}):(\d{2})")
-
-
-def _china() -> tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("Asia/Shanghai")
-    except Exception:  # noqa: BLE001 - no time-zone database: China keeps UTC+8 all year
-        return timezone(timedelta(hours=8), "CST")
-
-
-CHINA = _china()
 
 
 @dataclass(frozen=True)
@@ -78,12 +69,8 @@ def staff_hours() -> Hours:
     return parsed
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def within_hours(moment: Optional[datetime] = None) -> bool:
-    return staff_hours().open_at(moment or now())
+    return staff_hours().open_at(moment or clock.now())
 
 
-__all__ = ["Hours", "parse_hours", "staff_hours", "within_hours", "now", "time", "CHINA"]
+__all__ = ["Hours", "parse_hours", "staff_hours", "within_hours"]

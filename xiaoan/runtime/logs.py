@@ -35,9 +35,10 @@ import json
 import logging
 import os
 import sys
-import time
 import warnings
 from typing import Any, Callable, Dict, Optional
+
+from xiaoan import clock
 
 LOG_FORMAT_ENV = "XIAOAN_LOG_FORMAT"
 PROCESS_ENV = "XIAOAN_PROCESS"
@@ -104,9 +105,8 @@ class JsonLinesFormatter(logging.Formatter):
         self.process = process if process is not None else os.environ.get(PROCESS_ENV, "")
 
     def format(self, record: logging.LogRecord) -> str:
-        seconds = time.gmtime(record.created)
         line: Dict[str, Any] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", seconds) + f".{int(record.msecs):03d}Z",
+            "ts": clock.for_logs(record.created),
             "level": record.levelname.lower(),
             "process": self.process,
             "logger": record.name,
