@@ -32,8 +32,10 @@ import aiohttp
 from aiohttp import web
 
 from console.transcripts import CHINA, SCENARIOS, Transcripts, dashboard, nlu_yaml, stories_yaml, tracker_store_url
-from xiaoan.handover import get_store
-from xiaoan.handover.store import LOCK_S, SESSION_ABSOLUTE_S, Handover, HandoverStore, Session
+from xiaoan.handover.queue import Handover
+from xiaoan.handover.sessions import SESSION_ABSOLUTE_S, Session
+from xiaoan.handover.staff import LOCK_S
+from xiaoan.handover.store import HandoverStore, get_store
 
 logger = logging.getLogger("console")
 
