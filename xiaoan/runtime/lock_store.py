@@ -48,7 +48,7 @@ from rasa.core.lock_store import (
 )
 from rasa.utils.endpoints import EndpointConfig
 
-from xiaoan.runtime import metrics
+from xiaoan.runtime.metrics.rasa_server import lock_failed, lock_waited
 
 logger = logging.getLogger(__name__)
 
@@ -380,15 +380,15 @@ class AtomicRedisLockStore(RedisLockStore):
         try:
             ticket = self._issue(conversation_id, lock_lifetime, token)
         except LockError:
-            metrics.lock_failed("store")
+            lock_failed("store")
             raise
         try:
             try:
                 lock = await self._wait_for_turn(conversation_id, ticket, token, wait_time_in_seconds, lock_lifetime)
             except Exception as error:
-                metrics.lock_failed("timeout" if isinstance(error, LockError) else "store")
+                lock_failed("timeout" if isinstance(error, LockError) else "store")
                 raise
-            metrics.lock_waited(time.perf_counter() - started)
+            lock_waited(time.perf_counter() - started)
             heartbeat = asyncio.ensure_future(self._keep_alive(conversation_id, ticket, token, lock_lifetime))
             try:
                 yield lock
