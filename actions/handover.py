@@ -31,7 +31,8 @@ from actions.checks import BUSY
 from actions.speech import render
 from actions.tracker_reading import fraud_reminder_once, request_key
 from xiaoan import clock
-from xiaoan.handover import duty, get_store
+from xiaoan.handover import duty
+from xiaoan.handover.store import get_store
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
 
-from xiaoan.components.spacy_identifiers import spacy_identifiers  # noqa: E402
+from bench.components.spacy_identifiers import spacy_identifiers  # noqa: E402
 from xiaoan.text.identifiers import find_identifiers  # noqa: E402
 from xiaoan.text.masking import mask_text  # noqa: E402
 from xiaoan.text.normalize import normalize_text  # noqa: E402

@@ -267,7 +267,7 @@ def section(data: Optional[Dict[str, Any]]) -> List[str]:
           f"{data['idle_scrape_ms_p50']} ms on the idle server (median of 20 after each load); during the load "
           f"{data['scrape_ms_p50']} ms, mostly waiting for the event loop like any request (the 404 of the off arm "
           f"waits as long). Recording what one message does (count, time, intent, two actions, a lock wait; "
-          f"xiaoan/runtime/metrics.py) takes {data.get('recording_us_per_msg')} µs in-process, "
+          f"xiaoan/runtime/metrics/rasa_server.py) takes {data.get('recording_us_per_msg')} µs in-process, "
           f"{_share(data.get('recording_us_per_msg'), data['off']['cpu_ms_per_msg'])} of the "
           f"{data['off']['cpu_ms_per_msg']} CPU ms a message costs: below anything a load test can see. "
           f"The page is built only when asked for.",

@@ -100,7 +100,7 @@ EXTRA_CATEGORIES = {
     "response rendering (NLG)": ["rasa/core/nlg/", "xiaoan/runtime/nlg.py", "xiaoan/content.py"],
     "action-reply validation (jsonschema)": ["jsonschema/", "_validate_action_result"],
     "event class lookup (resolve_by_type)": ["resolve_by_type", "fast_events.py", "all_subclasses"],
-    "metrics / health (xiaoan/runtime)": ["xiaoan/runtime/metrics.py", "xiaoan/runtime/health.py",
+    "metrics / health (xiaoan/runtime)": ["xiaoan/runtime/metrics.py", "xiaoan/runtime/metrics/", "xiaoan/runtime/health.py",
                                           "prometheus_client/"],
     "domain (Domain methods)": ["rasa/shared/core/domain.py"],
 }

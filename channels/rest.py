@@ -31,7 +31,7 @@ from sanic.response import HTTPResponse, ResponseStream
 
 from channels.staff_notices import rest_messages
 from xiaoan import content
-from xiaoan.handover import get_store
+from xiaoan.handover.store import get_store
 
 logger = logging.getLogger(__name__)
 

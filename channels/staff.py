@@ -49,7 +49,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.staff_notices import marked_for_wechat
-from xiaoan.handover import get_store
+from xiaoan.handover.store import get_store
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ State lives in the shared stores, never here: the hand-over tables
 (xiaoan/handover) and the tracker store (read-only, console/transcripts.py).
 What changes a conversation goes through a Rasa server (channels/staff.py);
 a message that could not reach one is reported ``not_delivered`` and sent
-again in the background until a server answers.
+again in the background until a server answers (console/delivery.py).
 """
 from __future__ import annotations
 
@@ -23,18 +23,19 @@ import asyncio
 import json
 import logging
 import os
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
-import aiohttp
 from aiohttp import web
 
+from console.delivery import Delivery, RasaLink, rasa_token
 from console.transcripts import SCENARIOS, Transcripts, dashboard, nlu_yaml, stories_yaml, tracker_store_url
 from xiaoan import clock
-from xiaoan.handover import get_store
-from xiaoan.handover.store import LOCK_S, SESSION_ABSOLUTE_S, Handover, HandoverStore, Session
+from xiaoan.handover.queue import Handover
+from xiaoan.handover.sessions import SESSION_ABSOLUTE_S, Session
+from xiaoan.handover.staff import LOCK_S
+from xiaoan.handover.store import HandoverStore, get_store
 
 logger = logging.getLogger("console")
 
@@ -42,8 +43,6 @@ STATIC = Path(__file__).resolve().parent / "static"
 COOKIE = "xiaoan_staff"
 CSRF_HEADER = "X-CSRF-Token"
 MAX_TEXT = 2000
-RETRY_EVERY_S = 5.0
-RETRY_FOR_S = 3600.0
 PAGES = {"/": "index.html", "/static/console.js": "console.js", "/static/console.css": "console.css"}
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8"}
@@ -58,41 +57,6 @@ SUPERVISOR = "supervisor"
 HIDDEN_SLOTS = {"session_started_metadata"}  # Rasa's own bookkeeping, not the case
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def rasa_token() -> Optional[str]:
-    token = os.environ.get("RASA_AUTH_TOKEN")
-    path = os.environ.get("XIAOAN_AUTH_TOKEN_FILE")
-    if not token and path and Path(path).exists():
-        token = Path(path).read_text(encoding="utf-8").strip()
-    return token or None
-
-
-class RasaLink:
-    """Calls a Rasa server's staff route; None when no server answered (it is restarting, say)."""
-
-    def __init__(self, url: str, token: Optional[str]) -> None:
-        self.url = url.rstrip("/")
-        self.token = token
-        self._session: Optional[aiohttp.ClientSession] = None
-
-    async def act(self, body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20))
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        try:
-            async with self._session.post(f"{self.url}/webhooks/staff/act", json=body, headers=headers) as answer:
-                if answer.status != 200:
-                    logger.warning("staff route answered %s", answer.status)
-                    return None
-                return await answer.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
-            logger.warning("no Rasa server answered the staff route: %s", type(error).__name__)
-            return None
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
 
 
 def json_error(status: int, error: str, **extra: Any) -> web.Response:
@@ -132,7 +96,7 @@ class Console:
         self.store = store
         self.transcripts = transcripts
         self.rasa = rasa
-        self._retrier: Optional["asyncio.Task[None]"] = None
+        self.delivery = Delivery(store, rasa)
 
     # ------------------------------------------------------------------ the app
 
@@ -166,12 +130,10 @@ class Console:
         return app
 
     async def _start(self, _: web.Application) -> None:
-        self._retrier = asyncio.create_task(self._retry_loop())
+        self.delivery.start()
 
     async def _stop(self, _: web.Application) -> None:
-        if self._retrier is not None:
-            self._retrier.cancel()
-        await self.rasa.close()
+        await self.delivery.stop()
 
     @web.middleware
     async def headers(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -339,25 +301,8 @@ class Console:
 
     async def _say(self, handover: Handover, session: Session, kind: str, text: str, pause: bool = False,
                    resume: bool = False, slots: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-        message_id = await in_thread(self.store.add_message, handover.conversation_id, handover.id,
-                                     session.staff.staff_no, kind, text, handover.channel)
-        return await self._push(handover.conversation_id, message_id, kind, text, session.staff.staff_no,
-                                pause=pause, resume=resume, slots=slots, channel=handover.channel)
-
-    async def _push(self, conversation_id: str, message_id: str, kind: str, text: str, staff_no: Optional[str],
-                    pause: bool = False, resume: bool = False, slots: Optional[Dict[str, Any]] = None,
-                    channel: Optional[str] = None) -> Dict[str, Any]:
-        body = {"conversation_id": conversation_id, "pause": pause, "resume": resume, "slots": slots or {},
-                "channel": channel,
-                "messages": [{"id": message_id, "text": text, "from": "staff" if kind == "staff" else "bot",
-                              "staff_id": staff_no, "kind": kind}]}
-        answer = await self.rasa.act(body)
-        if answer is None:
-            await in_thread(self.store.set_status, message_id, "not_delivered", "rasa_unreachable")
-            return {"id": message_id, "status": "not_delivered", "detail": "rasa_unreachable", "paused": None}
-        outcome = (answer.get("messages") or [{}])[0]
-        return {"id": message_id, "status": outcome.get("status"), "detail": outcome.get("detail"),
-                "paused": answer.get("paused")}
+        return await self.delivery.say(handover, session.staff.staff_no, kind, text, pause=pause, resume=resume,
+                                       slots=slots)
 
     async def send(self, request: web.Request) -> web.Response:
         handover, refused = await self._held(request, must_hold=True)
@@ -377,30 +322,8 @@ class Console:
         message = await in_thread(self.store.message, request.match_info["message_id"])
         if message is None or message["conversation_id"] != request.match_info["id"]:
             return json_error(404, "unknown")
-        outcome = await self._resend(message)
+        outcome = await self.delivery.resend(message)
         return web.json_response(outcome, status=503 if outcome["status"] == "not_delivered" else 200)
-
-    async def _resend(self, message: Dict[str, Any]) -> Dict[str, Any]:
-        kind = message["kind"]
-        return await self._push(message["conversation_id"], message["id"], kind, message["text"], message["staff_no"],
-                                pause=kind in ("staff", "joined"), resume=kind in ("handed_back", "closed"),
-                                channel=message["channel"])
-
-    async def _retry_loop(self) -> None:
-        """Messages no Rasa server took (it was restarting) are sent again until one does."""
-        while True:
-            await asyncio.sleep(RETRY_EVERY_S)
-            try:
-                for message in await in_thread(self.store.undelivered, 0.0, ("not_delivered",), time.time() - RETRY_FOR_S):
-                    if (message.get("detail") or "") != "rasa_unreachable":
-                        continue
-                    outcome = await self._resend(message)
-                    if outcome["status"] == "not_delivered":
-                        break  # still no server: try again later
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the store is down: next round
-                logger.exception("retrying undelivered staff messages failed")
 
     async def set_slots(self, request: web.Request) -> web.Response:
         handover, refused = await self._held(request, must_hold=True)

@@ -14,8 +14,8 @@ import os
 import sys
 from typing import List, Optional
 
-from xiaoan.handover import get_store, store_url
-from xiaoan.handover.store import ROLES
+from xiaoan.handover.staff import ROLES
+from xiaoan.handover.store import get_store, store_url
 
 
 def read_password() -> Optional[str]:

@@ -116,7 +116,7 @@ def test_an_unclear_message_gets_its_likeliest_readings_and_keeps_its_number(dis
 
 def test_a_second_unclear_message_in_a_row_goes_to_a_person(dispatcher):
     """Two fallbacks in a row: the conversation joins the staff queue (reason not_understood; tests/test_handover.py)."""
-    from xiaoan.handover import get_store
+    from xiaoan.handover.store import get_store
 
     earlier = [{"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}},
                {"event": "action", "name": "action_offer_readings"},

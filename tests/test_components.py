@@ -10,7 +10,6 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from xiaoan.components.entity_finisher import EntityFinisher
 from xiaoan.components.preprocess import FRAUD_SIGNALS, UserTextReader
-from xiaoan.components.spacy_identifiers import spacy_identifiers
 from xiaoan.components.tokenizer import CleanJiebaTokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,11 +66,6 @@ def test_finisher_merges_normalises_and_drops_malformed():
     out = EntityFinisher().finish(entities, text)
     assert [(e["entity"], e["value"]) for e in out] == [("terminal_id", "10000002"), ("amount", "3500.00"), ("error_code", "A0")]
     assert {e["extractor"] for e in out} == {"EntityFinisher"}
-
-
-def test_spacy_and_regex_extractors_agree_on_the_basics():
-    found = {(e["entity"], e["value"]) for e in spacy_identifiers("终端号10000002 参考号202611250002 尾号5678 错误码51")}
-    assert found == {("terminal_id", "10000002"), ("reference_number", "202611250002"), ("card_tail", "5678"), ("error_code", "51")}
 
 
 def test_tokenizer_splits_where_digits_letters_and_chinese_meet():

@@ -18,9 +18,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import create_engine, insert
 
-from console.server import COOKIE, Console, RasaLink
+from console.delivery import RasaLink
+from console.server import COOKIE, Console
 from console.transcripts import Transcripts, _metadata, events
-from xiaoan.handover.store import LOCK_AFTER_FAILURES, SESSION_IDLE_S, HandoverStore
+from xiaoan.handover.sessions import SESSION_IDLE_S
+from xiaoan.handover.staff import LOCK_AFTER_FAILURES
+from xiaoan.handover.store import HandoverStore
 
 PASSWORD = "correct horse battery"
 

@@ -19,7 +19,8 @@ from actions.tickets import ActionCreateTicket
 from channels.rest import staff_messages_for
 from tests.conftest import make_tracker
 from xiaoan import clock, content
-from xiaoan.handover import duty, get_store
+from xiaoan.handover import duty
+from xiaoan.handover.store import get_store
 
 PASSWORD = "correct horse battery"
 

@@ -5,10 +5,14 @@ import asyncio
 from types import SimpleNamespace
 
 import pytest
+from prometheus_client import generate_latest
 
 from actions.backoffice.delayed import DelayedBackOffice
+from actions.backoffice.instrumented import instrumented
+from actions.backoffice.interface import BackOffice
 from actions.backoffice.simulated import SimulatedBackOffice
 from xiaoan.runtime import metrics
+from xiaoan.runtime.metrics import common
 
 
 def value(metric, *labels) -> float:
@@ -62,20 +66,22 @@ def test_intents_outside_the_domain_are_other_and_fallbacks_are_counted_by_chann
     metrics.intent_recognised("nlu_fallback", ["greet"], "rest")
     assert value(metrics.INTENTS, metrics.OTHER) == other + 1
     assert value(metrics.NLU_FALLBACKS, "rest") == fallback + 1
-    assert "made_up_by_a_client_42" not in metrics.generate_latest(metrics.RASA_REGISTRY).decode()
+    assert "made_up_by_a_client_42" not in generate_latest(metrics.RASA_REGISTRY).decode()
 
 
 def test_switched_off_nothing_is_recorded(monkeypatch):
-    monkeypatch.setattr(metrics, "_ENABLED", False)  # XIAOAN_METRICS=off, read when the process starts
+    monkeypatch.setattr(common, "_ENABLED", False)  # XIAOAN_METRICS=off, read when the process starts
     before = value(metrics.MESSAGES, "rest")
     with metrics.handling(message()):
         pass
     assert value(metrics.MESSAGES, "rest") == before
 
 
-def test_back_office_calls_are_timed_and_failures_counted_through_a_transparent_proxy(tmp_path):
-    store = metrics.instrumented(DelayedBackOffice(SimulatedBackOffice(f"sqlite:///{tmp_path}/bo.db"), 0.0))
-    assert isinstance(store, DelayedBackOffice)  # callers see the back office itself
+def test_back_office_calls_are_timed_and_failures_counted_through_a_wrapper(tmp_path):
+    delayed = DelayedBackOffice(SimulatedBackOffice(f"sqlite:///{tmp_path}/bo.db"), 0.0)
+    store = instrumented(delayed)
+    assert isinstance(store, BackOffice)  # it answers the whole interface
+    assert not isinstance(store, DelayedBackOffice) and store.uninstrumented is delayed  # and says what it wraps
     calls, failures = count(metrics.BACKOFFICE_SECONDS, "find_card"), value(metrics.BACKOFFICE_FAILURES, "find_card")
     assert store.find_card("1234") is not None
     store.inner.find_card = lambda tail: (_ for _ in ()).throw(ConnectionError("down"))

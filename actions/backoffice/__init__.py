@@ -7,9 +7,10 @@ from functools import lru_cache
 from typing import Any, Callable, Optional, TypeVar
 
 from actions.backoffice.delayed import DelayedBackOffice
+from actions.backoffice.instrumented import instrumented
 from actions.backoffice.interface import BackOffice
 from actions.backoffice.simulated import SimulatedBackOffice
-from xiaoan.runtime.metrics import backoffice_timed_out, instrumented
+from xiaoan.runtime.metrics.action_server import backoffice_timed_out
 
 DEFAULT_URL = "sqlite:///var/backoffice.db"
 # Past this a lookup counts as failed and the user hears "busy, details kept".

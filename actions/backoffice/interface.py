@@ -6,11 +6,12 @@ simulated store or a real bank adapter stands behind it (helpdesk-assistant's
 """
 from __future__ import annotations
 
-from typing import Optional, Protocol
+from typing import Optional, Protocol, runtime_checkable
 
 from actions.backoffice.records import Card, CaseDetails, Terminal, Ticket, Transaction
 
 
+@runtime_checkable  # isinstance() asks: does it answer every method below?
 class BackOffice(Protocol):
     def find_card(self, card_tail: str) -> Optional[Card]: ...
 

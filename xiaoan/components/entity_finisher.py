@@ -21,7 +21,7 @@ from xiaoan.text.amounts import format_amount, parse_amount
 from xiaoan.text.identifiers import clean_identifier
 
 STRUCTURED = {"card_number", "card_tail", "terminal_id", "reference_number", "error_code"}
-PREFERRED_EXTRACTORS = ("StructuredEntityExtractor", "SpacyIdentifierExtractor", "RegexEntityExtractor")
+PREFERRED_EXTRACTORS = ("StructuredEntityExtractor", "RegexEntityExtractor")
 
 
 def finish_value(entity: Dict[Text, Any], text: Text) -> Optional[Any]:

@@ -27,7 +27,7 @@ WECHAT = "wechat"
 
 
 def store_url() -> str:
-    from xiaoan.handover import store_url as shared_url
+    from xiaoan.handover.store import store_url as shared_url
 
     return shared_url()
 

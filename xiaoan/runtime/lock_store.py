@@ -36,6 +36,7 @@ import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, AsyncGenerator, Dict, List, Optional, Text, Tuple, Union
 from urllib.parse import unquote, urlparse
 
@@ -48,7 +49,7 @@ from rasa.core.lock_store import (
 )
 from rasa.utils.endpoints import EndpointConfig
 
-from xiaoan.runtime import metrics
+from xiaoan.runtime.metrics.rasa_server import lock_failed, lock_waited
 
 logger = logging.getLogger(__name__)
 
@@ -56,135 +57,19 @@ logger = logging.getLogger(__name__)
 # crashed server disappears on its own but never before its tickets expire.
 KEY_TTL_MARGIN_MS = 1000
 
-# Shared Lua helpers. Time comes from Redis (`TIME`), so every Rasa server
-# judges expiry by the same clock. Tickets are stored as JSON strings inside
-# the lock's JSON, exactly as Rasa's `TicketLock.dumps` writes them.
-_LUA_PRELUDE = """
-if redis.replicate_commands then redis.replicate_commands() end
+# The lock's Lua scripts, in xiaoan/runtime/lua/: each of issue, poll, release and purge runs
+# after prelude.lua's shared helpers. Read once, at import.
+LUA_DIR = Path(__file__).resolve().parent / "lua"
 
-local function now_seconds()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) + tonumber(t[2]) / 1000000
-end
 
-local function load_tickets(key)
-  local raw = redis.call('GET', key)
-  local tickets = {}
-  if not raw then return tickets end
-  local doc = cjson.decode(raw)
-  if type(doc['tickets']) ~= 'table' then return tickets end
-  for _, item in ipairs(doc['tickets']) do
-    if type(item) == 'string' then item = cjson.decode(item) end
-    table.insert(tickets, item)
-  end
-  return tickets
-end
+def _lua(name: str) -> str:
+    return (LUA_DIR / "prelude.lua").read_text(encoding="utf-8") + "\n" + (LUA_DIR / f"{name}.lua").read_text(encoding="utf-8")
 
--- Rasa's Ticket.has_expired: expired once now > expires.
-local function live_tickets(tickets, now)
-  local kept = {}
-  for _, t in ipairs(tickets) do
-    if tonumber(t['expires']) >= now then table.insert(kept, t) end
-  end
-  return kept
-end
 
--- Write the queue back (key TTL = last expiry + margin) or delete it if empty.
-local function store_tickets(key, conversation_id, tickets, now, margin_ms)
-  if #tickets == 0 then
-    redis.call('DEL', key)
-    return false
-  end
-  local encoded = {}
-  local last_expiry = now
-  for i, t in ipairs(tickets) do
-    encoded[i] = cjson.encode(t)
-    if tonumber(t['expires']) > last_expiry then last_expiry = tonumber(t['expires']) end
-  end
-  local doc = cjson.encode({conversation_id = conversation_id, tickets = encoded})
-  local ttl = math.ceil((last_expiry - now) * 1000) + margin_ms
-  redis.call('SET', key, doc, 'PX', ttl)
-  return doc
-end
-
-local function matches(t, number, token)
-  if tonumber(t['number']) ~= number then return false end
-  if token == '' or t['token'] == nil then return true end
-  return t['token'] == token
-end
-"""
-
-# KEYS[1]=lock key; ARGV: conversation id, lifetime (s), token, margin (ms).
-# Returns the new ticket's number: one more than the last live ticket, 0 if
-# the queue is empty (Rasa's `TicketLock.issue_ticket`).
-_LUA_ISSUE = _LUA_PRELUDE + """
-local now = now_seconds()
-local tickets = live_tickets(load_tickets(KEYS[1]), now)
-local number = 0
-if #tickets > 0 then number = tonumber(tickets[#tickets]['number']) + 1 end
-local ticket = {number = number, expires = now + tonumber(ARGV[2])}
-if ARGV[3] ~= '' then ticket['token'] = ARGV[3] end
-table.insert(tickets, ticket)
-store_tickets(KEYS[1], ARGV[1], tickets, now, tonumber(ARGV[4]))
-return number
-"""
-
-# KEYS[1]=lock key; ARGV: conversation id, ticket number, token, margin (ms),
-# lifetime (s). Drops expired tickets and renews this ticket's lifetime: a
-# ticket lives while its owner keeps polling (waiting in the queue, however
-# long) and for one lifetime after the owner's last poll, so the ticket of a
-# server that died expires while the live servers' waiting tickets do not.
-# Returns {state, now_serving, lock json}: state 1 = this ticket is being
-# served, 0 = wait, -1 = this ticket is gone (expired or released).
-_LUA_POLL = _LUA_PRELUDE + """
-local now = now_seconds()
-local tickets = live_tickets(load_tickets(KEYS[1]), now)
-local number = tonumber(ARGV[2])
-local mine = false
-for _, t in ipairs(tickets) do
-  if matches(t, number, ARGV[3]) then
-    mine = true
-    t['expires'] = now + tonumber(ARGV[5])
-  end
-end
-if not mine then
-  store_tickets(KEYS[1], ARGV[1], tickets, now, tonumber(ARGV[4]))
-  return {-1, false, false}
-end
-local doc = store_tickets(KEYS[1], ARGV[1], tickets, now, tonumber(ARGV[4]))
-local serving = tonumber(tickets[1]['number'])
-if matches(tickets[1], number, ARGV[3]) then return {1, serving, doc} end
-return {0, serving, doc}
-"""
-
-# KEYS[1]=lock key; ARGV: conversation id, ticket number, token ('' = any),
-# margin (ms). Removes that ticket and expired ones; deletes the key when no
-# ticket is left, in the same step, so nobody's new ticket is deleted with it.
-# Returns 1 if the ticket was there.
-_LUA_RELEASE = _LUA_PRELUDE + """
-local now = now_seconds()
-local all = load_tickets(KEYS[1])
-local tickets = live_tickets(all, now)
-local number = tonumber(ARGV[2])
-local kept = {}
-local removed = 0
-for _, t in ipairs(tickets) do
-  if removed == 0 and matches(t, number, ARGV[3]) then removed = 1 else table.insert(kept, t) end
-end
-if #kept ~= #all then
-  store_tickets(KEYS[1], ARGV[1], kept, now, tonumber(ARGV[4]))
-end
-return removed
-"""
-
-# KEYS[1]=lock key; ARGV: conversation id, margin (ms). Drops expired tickets.
-_LUA_PURGE = _LUA_PRELUDE + """
-local now = now_seconds()
-local all = load_tickets(KEYS[1])
-local tickets = live_tickets(all, now)
-if #tickets ~= #all then store_tickets(KEYS[1], ARGV[1], tickets, now, tonumber(ARGV[2])) end
-return #tickets
-"""
+_LUA_ISSUE = _lua("issue")
+_LUA_POLL = _lua("poll")
+_LUA_RELEASE = _lua("release")
+_LUA_PURGE = _lua("purge")
 
 _TRUE_STRINGS = {"1", "true", "yes", "on"}
 _KNOWN_SETTINGS = {
@@ -380,15 +265,15 @@ class AtomicRedisLockStore(RedisLockStore):
         try:
             ticket = self._issue(conversation_id, lock_lifetime, token)
         except LockError:
-            metrics.lock_failed("store")
+            lock_failed("store")
             raise
         try:
             try:
                 lock = await self._wait_for_turn(conversation_id, ticket, token, wait_time_in_seconds, lock_lifetime)
             except Exception as error:
-                metrics.lock_failed("timeout" if isinstance(error, LockError) else "store")
+                lock_failed("timeout" if isinstance(error, LockError) else "store")
                 raise
-            metrics.lock_waited(time.perf_counter() - started)
+            lock_waited(time.perf_counter() - started)
             heartbeat = asyncio.ensure_future(self._keep_alive(conversation_id, ticket, token, lock_lifetime))
             try:
                 yield lock

@@ -1,0 +1,140 @@
+"""The queue of conversations waiting for a person: one ``ho_handovers`` row per hand-over,
+waiting → claimed → handed_back | closed. A claim is one conditional UPDATE: one agent wins."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from sqlalchemy import and_, func, insert, select, update
+
+from xiaoan.handover.tables import HandoverTables, handovers
+
+REASONS = ("request_human", "fraud_report", "not_understood", "check_failed")
+ACTIVE = ("waiting", "claimed")
+
+
+@dataclass(frozen=True)
+class Handover:
+    id: int
+    conversation_id: str
+    channel: Optional[str]
+    reason: str
+    ticket_id: Optional[str]
+    scenario: Optional[str]
+    status: str
+    queued_at: float
+    claimed_by: Optional[int]
+    claimed_at: Optional[float]
+    ended_at: Optional[float]
+    note: Optional[str]
+
+    def as_json(self) -> Dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class HandoverQueue(HandoverTables):
+    """``ho_handovers``."""
+
+    def enqueue(self, conversation_id: str, channel: Optional[str], reason: str, ticket_id: Optional[str],
+                scenario: Optional[str], now: Optional[float] = None) -> Tuple[Handover, int]:
+        """(the conversation's active hand-over, how many wait before it). Queued once: asking again
+        keeps its place (and fills in a ticket it lacked)."""
+        if reason not in REASONS:
+            raise ValueError(f"reason must be one of {REASONS}")
+        now = time.time() if now is None else now
+        existing = self.active(conversation_id)
+        if existing is None:
+            with self.engine.begin() as conn:
+                conn.execute(insert(handovers).values(
+                    conversation_id=conversation_id, channel=channel, reason=reason, ticket_id=ticket_id,
+                    scenario=scenario, status="waiting", queued_at=now))
+        elif ticket_id and not existing.ticket_id:
+            with self.engine.begin() as conn:
+                conn.execute(update(handovers).where(handovers.c.id == existing.id).values(ticket_id=ticket_id))
+        current = self.active(conversation_id)
+        assert current is not None
+        with self.engine.connect() as conn:
+            ahead = conn.execute(select(func.count()).select_from(handovers).where(and_(
+                handovers.c.status == "waiting", handovers.c.queued_at < current.queued_at))).scalar_one()
+        return current, int(ahead)
+
+    def attach_ticket(self, conversation_id: str, ticket_id: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(handovers).where(and_(handovers.c.conversation_id == conversation_id,
+                                                      handovers.c.status.in_(ACTIVE),
+                                                      handovers.c.ticket_id.is_(None))).values(ticket_id=ticket_id))
+
+    @staticmethod
+    def _handover(row: Any) -> Handover:
+        return Handover(**{c.name: row[c.name] for c in handovers.columns})
+
+    def active(self, conversation_id: str) -> Optional[Handover]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(handovers).where(and_(
+                handovers.c.conversation_id == conversation_id, handovers.c.status.in_(ACTIVE)))
+                .order_by(handovers.c.id.desc())).mappings().first()
+        return self._handover(row) if row else None
+
+    def latest(self, conversation_id: str) -> Optional[Handover]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(handovers).where(handovers.c.conversation_id == conversation_id)
+                               .order_by(handovers.c.id.desc())).mappings().first()
+        return self._handover(row) if row else None
+
+    def waiting(self) -> List[Handover]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(handovers).where(handovers.c.status == "waiting")
+                                .order_by(handovers.c.queued_at, handovers.c.id)).mappings().all()
+        return [self._handover(r) for r in rows]
+
+    def held_by(self, staff_id: int) -> List[Handover]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(handovers).where(and_(handovers.c.status == "claimed",
+                                                             handovers.c.claimed_by == staff_id))
+                                .order_by(handovers.c.claimed_at)).mappings().all()
+        return [self._handover(r) for r in rows]
+
+    def claim(self, conversation_id: str, staff_id: int, now: Optional[float] = None) -> Tuple[str, Optional[Handover]]:
+        """("claimed" | "already_yours" | "taken" | "not_queued", the hand-over)."""
+        now = time.time() if now is None else now
+        current = self.active(conversation_id)
+        if current is None:
+            return "not_queued", None
+        with self.engine.begin() as conn:
+            won = conn.execute(update(handovers).where(and_(handovers.c.id == current.id,
+                                                            handovers.c.status == "waiting"))
+                               .values(status="claimed", claimed_by=staff_id, claimed_at=now)).rowcount
+        after = self.active(conversation_id)
+        if won == 1:
+            return "claimed", after
+        if after is not None and after.claimed_by == staff_id:
+            return "already_yours", after
+        return "taken", after
+
+    def finish(self, handover_id: int, staff_id: int, status: str, note: Optional[str] = None,
+               now: Optional[float] = None) -> bool:
+        """Hand back or close a claimed hand-over held by `staff_id`; False if it is not theirs (any more)."""
+        assert status in ("handed_back", "closed")
+        now = time.time() if now is None else now
+        with self.engine.begin() as conn:
+            return conn.execute(update(handovers).where(and_(
+                handovers.c.id == handover_id, handovers.c.status == "claimed", handovers.c.claimed_by == staff_id))
+                .values(status=status, ended_at=now, note=note)).rowcount == 1
+
+    def handovers_between(self, start: float, end: float) -> List[Handover]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(handovers).where(and_(handovers.c.queued_at >= start,
+                                                             handovers.c.queued_at < end))).mappings().all()
+        return [self._handover(r) for r in rows]
+
+    def handovers_of(self, conversation_ids: Sequence[str]) -> Dict[str, List[Handover]]:
+        found: Dict[str, List[Handover]] = {}
+        if not conversation_ids:
+            return found
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(handovers).where(handovers.c.conversation_id.in_(list(conversation_ids)))
+                                .order_by(handovers.c.id)).mappings().all()
+        for row in rows:
+            found.setdefault(row["conversation_id"], []).append(self._handover(row))
+        return found
