@@ -21,6 +21,8 @@ import yaml
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, and_, create_engine, func, select
 from sqlalchemy.engine import URL, Engine
 
+from xiaoan.names import BUSY_RESPONSE, RESPONSE_KEY
+
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = (
     "transfer_failed", "terminal_fault", "network_issue", "account_problem", "input_error", "system_delay",
@@ -28,7 +30,6 @@ SCENARIOS = (
 )
 FALLBACK = "nlu_fallback"
 LOW_CONFIDENCE = 0.5
-BUSY = "utter_system_busy"
 SKIPPED_ACTIONS = {"action_listen", "action_session_start", "action_extract_slots", "action_validate_slot_mappings"}
 CHINA = timezone(timedelta(hours=8))
 MAX_CONVERSATIONS = 2000
@@ -134,7 +135,7 @@ class Conversation:
 
     def flags(self) -> Dict[str, bool]:
         users = self.user_messages()
-        busy = any((r["event"].get("metadata") or {}).get("utter_action") == BUSY
+        busy = any((r["event"].get("metadata") or {}).get(RESPONSE_KEY) == BUSY_RESPONSE
                    for r in self.rows if r["event"].get("event") == "bot")
         return {
             "fallback": any(m.intent == FALLBACK for m in users),
