@@ -48,7 +48,7 @@ from rasa.core.lock_store import (
 )
 from rasa.utils.endpoints import EndpointConfig
 
-from xiaoan.runtime import metrics
+import xiaoan.runtime.metrics as metrics
 
 logger = logging.getLogger(__name__)
 
