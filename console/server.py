@@ -34,6 +34,8 @@ from aiohttp import web
 from console.transcripts import CHINA, SCENARIOS, Transcripts, dashboard, nlu_yaml, stories_yaml, tracker_store_url
 from xiaoan.handover import get_store
 from xiaoan.handover.store import LOCK_S, SESSION_ABSOLUTE_S, Handover, HandoverStore, Session
+from xiaoan.names import BACKOFFICE_URL_ENV, DEFAULT_BACKOFFICE_URL
+from xiaoan.ticket_table import reader_for
 
 logger = logging.getLogger("console")
 
@@ -523,14 +525,13 @@ async def _text_field(request: web.Request, name: str) -> Optional[str]:
 
 
 def _ticket_details(ticket_id: str) -> Optional[Dict[str, Any]]:
-    from actions.backoffice import get_backoffice
-
+    """The ticket's time and case, read from the back office's ticket table (xiaoan/ticket_table.py: the back
+    office writes it, the console only reads it, without importing the action server)."""
     try:
-        ticket = get_backoffice().find_ticket(ticket_id)
+        return reader_for(os.environ.get(BACKOFFICE_URL_ENV, DEFAULT_BACKOFFICE_URL)).details(ticket_id)
     except Exception:  # noqa: BLE001 - the ticket number is still shown
         logger.exception("ticket lookup failed")
         return None
-    return {"created_at": ticket.created_at, **ticket.details.__dict__} if ticket else None
 
 
 def build(rasa_url: Optional[str] = None) -> Console:
