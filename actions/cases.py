@@ -61,8 +61,8 @@ def summary_parts(case: CaseDetails) -> List[str]:
 
 def summary_values(case: CaseDetails) -> Dict[str, Any]:
     """The values `summary_parts`' responses fill in (the ticket's number and time come from the ticket)."""
-    return dict(symptom=case.symptom, amount=case.amount, card_tail=case.card_tail, terminal_id=case.terminal_id,
-                reference_number=case.reference_number, bank=case.bank, steps=STEPS_JOINER.join(case.steps_done))
+    return {"symptom": case.symptom, "amount": case.amount, "card_tail": case.card_tail, "terminal_id": case.terminal_id,
+            "reference_number": case.reference_number, "bank": case.bank, "steps": STEPS_JOINER.join(case.steps_done)}
 
 
 async def ticket_for_handover(tracker: Tracker) -> Tuple[Optional[str], List[EventType]]:
