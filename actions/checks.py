@@ -16,13 +16,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import card_answer, terminal_answer, transaction_answer
 from actions.backoffice import get_backoffice, in_worker_thread
+from actions.handover import failed_checks, hand_over
 from actions.record_access import Caller, caller, lookups_paused, record_failed_lookup, visible
 from actions.speech import Answer, render, say
 from actions.tracker_reading import fraud_reminder_once, record_step, slot_amount, slot_identifier
+from xiaoan.names import BUSY_RESPONSE, CHECK_FAILED
 
 logger = logging.getLogger(__name__)
-
-BUSY = "utter_system_busy"  # the one busy answer, wherever something fails
 
 
 class _CheckAction(Action, ABC):
@@ -82,10 +82,8 @@ class _CheckAction(Action, ABC):
             answer = self.answer(tracker, record, key)
         except Exception:  # the back office is down or slow: keep the case, say so
             logger.exception("back-office lookup failed for %s", self.name())
-            dispatcher.utter_message(response=BUSY)
+            dispatcher.utter_message(response=BUSY_RESPONSE)
             step = self.step(tracker, key, render("utter_step_outcome_busy"))
-            from actions.handover import CHECK_FAILED, failed_checks, hand_over
-
             if failed_checks(tracker, self.name()):  # failed before too: a person follows it up
                 return [step, *await hand_over(dispatcher, tracker, CHECK_FAILED)]
             return [step]

@@ -17,9 +17,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handover import NOT_UNDERSTOOD, hand_over
+from actions.handover import hand_over
 from actions.speech import render
 from xiaoan import content
+from xiaoan.names import NOT_UNDERSTOOD
 
 FALLBACK = "nlu_fallback"
 MAX_READINGS = 3

@@ -41,6 +41,7 @@ from actions.tracker_reading import (
     secrets_masked,
 )
 from xiaoan import content
+from xiaoan.names import FRAUD_REPORT
 from xiaoan.text.fraud import (
     SCAM_QUESTION,
     URGENT_KINDS,
@@ -111,7 +112,7 @@ class ActionFraudWarning(Action):
         if question:
             dispatcher.utter_message(response=question)
         # the case also goes to a person (queue reason fraud_report; actions/handover.py)
-        return [SlotSet("fraud_reminded", True), *await queue_quietly(dispatcher, tracker, FRAUD_INTENT)]
+        return [SlotSet("fraud_reminded", True), *await queue_quietly(dispatcher, tracker, FRAUD_REPORT)]
 
 
 class ActionFraudReminder(Action):

@@ -14,7 +14,8 @@ predicting anything (``ConversationPaused``), so the bot is silent until staff
 hand it back or close it in the console. Nobody on duty: the user hears so,
 with the ticket number and when a person will look, the conversation waits in
 the queue, and the bot goes on helping meanwhile. Every hand-over has a ticket:
-one is written (silently, under the message's request key) if the case has none.
+one is written (silently, under the message's request key) if the case has none
+(actions/cases.py, which the ticket action uses too).
 The queue lives in the shared store (xiaoan/handover), never in this process.
 """
 from __future__ import annotations
@@ -23,44 +24,25 @@ import logging
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType, SlotSet
+from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.backoffice import get_backoffice, in_worker_thread
-from actions.checks import BUSY
+from actions.backoffice import in_worker_thread
+from actions.cases import TICKET_SLOT, ticket_for_handover
 from actions.speech import render
-from actions.tracker_reading import fraud_reminder_once, request_key
+from actions.tracker_reading import fraud_reminder_once
 from xiaoan import clock
 from xiaoan.handover import duty
 from xiaoan.handover.store import get_store
+from xiaoan.names import BUSY_RESPONSE, CHECK_FAILED, NOT_UNDERSTOOD, REQUEST_HUMAN, RESPONSE_KEY
 
 logger = logging.getLogger(__name__)
 
-REQUEST_HUMAN = "request_human"
-FRAUD_REPORT = "fraud_report"
-NOT_UNDERSTOOD = "not_understood"
-CHECK_FAILED = "check_failed"
 LEADS = {NOT_UNDERSTOOD: "utter_handover_lead_not_understood", CHECK_FAILED: "utter_handover_lead_check_failed"}
 
 
 def _channel(tracker: Tracker) -> Optional[str]:
     return tracker.get_latest_input_channel()
-
-
-async def _ticket(tracker: Tracker) -> Tuple[Optional[str], List[EventType]]:
-    """The case's ticket number, written now if it has none (a failure leaves it without one)."""
-    existing = tracker.get_slot("ticket_id")
-    if existing:
-        return existing, []
-    from actions.tickets import case_from_tracker
-
-    try:
-        ticket = await in_worker_thread(get_backoffice().create_ticket, case_from_tracker(tracker, True),
-                                        request_key(tracker))
-    except Exception:  # noqa: BLE001 - the queue entry still stands; staff see the conversation
-        logger.exception("hand-over: no ticket could be written")
-        return None, []
-    return ticket.ticket_id, [SlotSet("ticket_id", ticket.ticket_id)]
 
 
 def when_text(moment=None) -> str:
@@ -87,12 +69,12 @@ async def _enqueue(tracker: Tracker, reason: str, ticket_id: Optional[str]) -> T
 
 async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> List[EventType]:
     """Queue the conversation with its reason and tell the user who and when; pause it if someone is on duty."""
-    ticket_id, events = await _ticket(tracker)
+    ticket_id, events = await ticket_for_handover(tracker)
     try:
         ahead, staffed = await _enqueue(tracker, reason, ticket_id)
     except Exception:
         logger.exception("hand-over: the staff queue is unavailable")
-        dispatcher.utter_message(response=BUSY)
+        dispatcher.utter_message(response=BUSY_RESPONSE)
         return events
     if reason in LEADS:
         dispatcher.utter_message(response=LEADS[reason])
@@ -111,18 +93,10 @@ async def queue_quietly(dispatcher: CollectingDispatcher, tracker: Tracker, reas
     bot's advice stands, it keeps answering and offers a ticket (one written later joins the queue
     entry); the user hears from a person when one claims the conversation."""
     try:
-        await _enqueue(tracker, reason, tracker.get_slot("ticket_id"))
+        await _enqueue(tracker, reason, tracker.get_slot(TICKET_SLOT))
     except Exception:  # noqa: BLE001 - the warning has been given; the queue is the extra
         logger.exception("hand-over: the staff queue is unavailable")
     return []
-
-
-async def attach_ticket(tracker: Tracker, ticket_id: str) -> None:
-    """A ticket written while the conversation waits in the queue joins its entry."""
-    try:
-        await in_worker_thread(get_store().attach_ticket, tracker.sender_id, ticket_id)
-    except Exception:  # noqa: BLE001 - the ticket stands; the queue shows it once the store answers
-        logger.exception("hand-over: the ticket could not be attached to the queue entry")
 
 
 class ActionHandOver(Action):
@@ -145,6 +119,6 @@ def failed_checks(tracker: Tracker, action_name: str) -> int:
         if kind == "action":
             last_action = event.get("name")
         elif kind == "bot" and last_action == action_name:
-            if (event.get("metadata") or {}).get("utter_action") == BUSY:
+            if (event.get("metadata") or {}).get(RESPONSE_KEY) == BUSY_RESPONSE:
                 count += 1
     return count

@@ -1,4 +1,4 @@
-"""action_create_ticket: the case on record, and the hand-over to a person."""
+"""action_create_ticket: the case on record (built and read back by actions/cases.py), and its number once it lands."""
 from __future__ import annotations
 
 import asyncio
@@ -10,14 +10,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backoffice import get_backoffice, in_worker_thread
-from actions.backoffice.records import CaseDetails
-from actions.checks import BUSY
-from actions.handover import attach_ticket
-from actions.record_access import caller
+from actions.cases import TICKET_SLOT, attach_ticket, case_from_tracker, summary_parts, summary_values
 from actions.speech import say
-from actions.tracker_reading import fraud_reminder_once, latest_intent, request_key, slot_amount, slot_identifier
+from actions.tracker_reading import fraud_reminder_once, latest_intent, request_key
 from xiaoan import clock
-from xiaoan.text.amounts import format_amount
+from xiaoan.names import BUSY_RESPONSE
 
 logger = logging.getLogger(__name__)
 
@@ -25,38 +22,6 @@ PENDING_KEY_SLOT = "pending_ticket_key"
 BEING_REGISTERED = "utter_ticket_being_registered"
 REGISTERED_LATE = "utter_ticket_registered_late"
 LATE_LOOKUP_TIMEOUT_S = 2.0
-
-STEPS_JOINER = "；"
-
-
-def case_from_tracker(tracker: Tracker, handoff: bool) -> CaseDetails:
-    amount = slot_amount(tracker)
-    return CaseDetails(
-        sender_id=tracker.sender_id,
-        symptom=tracker.get_slot("symptom") or "",
-        amount=format_amount(amount) if amount is not None else None,
-        card_tail=slot_identifier(tracker, "card_tail"),
-        terminal_id=slot_identifier(tracker, "terminal_id"),
-        reference_number=slot_identifier(tracker, "reference_number"),
-        bank=tracker.get_slot("bank"),
-        steps_done=list(tracker.get_slot("steps_done") or []),
-        handoff=handoff,
-        verified_as=caller(tracker).subject,
-    )
-
-
-def summary_parts(case: CaseDetails) -> List[str]:
-    """utter_ticket_created, then a line for each detail the case has."""
-    details = (
-        ("utter_ticket_symptom", case.symptom),
-        ("utter_ticket_amount", case.amount),
-        ("utter_ticket_card_tail", case.card_tail),
-        ("utter_ticket_terminal_id", case.terminal_id),
-        ("utter_ticket_reference_number", case.reference_number),
-        ("utter_ticket_bank", case.bank),
-        ("utter_ticket_steps", case.steps_done),
-    )
-    return ["utter_ticket_created", *(name for name, value in details if value)]
 
 
 class ActionCreateTicket(Action):
@@ -80,19 +45,17 @@ class ActionCreateTicket(Action):
             return [SlotSet(PENDING_KEY_SLOT, key)]
         except Exception:
             logger.exception("ticket store unavailable")
-            dispatcher.utter_message(response=BUSY)
+            dispatcher.utter_message(response=BUSY_RESPONSE)
             return [SlotSet(PENDING_KEY_SLOT, key)]
         say(
             dispatcher, tracker, *summary_parts(case), sep="\n",
-            ticket_id=ticket.ticket_id, created_at=clock.for_people(ticket.created_at),
-            symptom=case.symptom, amount=case.amount, card_tail=case.card_tail, terminal_id=case.terminal_id,
-            reference_number=case.reference_number, bank=case.bank, steps=STEPS_JOINER.join(case.steps_done),
+            ticket_id=ticket.ticket_id, created_at=clock.for_people(ticket.created_at), **summary_values(case),
         )
         reminder, events = fraud_reminder_once(tracker)
         if reminder:
             dispatcher.utter_message(response=reminder)
         await attach_ticket(tracker, ticket.ticket_id)  # a conversation waiting for staff shows its ticket
-        return [SlotSet("ticket_id", ticket.ticket_id), SlotSet(PENDING_KEY_SLOT, None), *events]
+        return [SlotSet(TICKET_SLOT, ticket.ticket_id), SlotSet(PENDING_KEY_SLOT, None), *events]
 
 
 async def ticket_that_landed(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
@@ -112,4 +75,4 @@ async def ticket_that_landed(dispatcher: CollectingDispatcher, tracker: Tracker)
         return []
     dispatcher.utter_message(response=REGISTERED_LATE, ticket_id=ticket.ticket_id,
                              created_at=clock.for_people(ticket.created_at))
-    return [SlotSet("ticket_id", ticket.ticket_id), SlotSet(PENDING_KEY_SLOT, None)]
+    return [SlotSet(TICKET_SLOT, ticket.ticket_id), SlotSet(PENDING_KEY_SLOT, None)]

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional
 
 from xiaoan import content
+from xiaoan.names import BUSY_RESPONSE
 
 CONTENT_LIMIT_BYTES = 2048
 SEPARATOR = "\n\n"
 
 WELCOME_TEXT = content.render("utter_wechat_welcome")
 TEXT_ONLY_TEXT = content.render("utter_wechat_text_only")
-BUSY_TEXT = content.render("utter_system_busy")
+BUSY_TEXT = content.render(BUSY_RESPONSE)
 
 
 @dataclass

@@ -36,6 +36,8 @@ from xiaoan.handover.queue import Handover
 from xiaoan.handover.sessions import SESSION_ABSOLUTE_S, Session
 from xiaoan.handover.staff import LOCK_S
 from xiaoan.handover.store import HandoverStore, get_store
+from xiaoan.names import BACKOFFICE_URL_ENV, DEFAULT_BACKOFFICE_URL
+from xiaoan.ticket_table import reader_for
 
 logger = logging.getLogger("console")
 
@@ -451,14 +453,14 @@ async def _text_field(request: web.Request, name: str) -> Optional[str]:
 
 
 def _ticket_details(ticket_id: str) -> Optional[Dict[str, Any]]:
-    from actions.backoffice import get_backoffice
-
+    """The ticket's time and case, read from the back office's ticket table (xiaoan/ticket_table.py: the back
+    office writes it, the console only reads it, without importing the action server)."""
     try:
-        ticket = get_backoffice().find_ticket(ticket_id)
+        found = reader_for(os.environ.get(BACKOFFICE_URL_ENV, DEFAULT_BACKOFFICE_URL)).details(ticket_id)
     except Exception:  # noqa: BLE001 - the ticket number is still shown
         logger.exception("ticket lookup failed")
         return None
-    return {"created_at": clock.for_people(ticket.created_at), **ticket.details.__dict__} if ticket else None
+    return {**found, "created_at": clock.for_people(found["created_at"])} if found else None
 
 
 def build(rasa_url: Optional[str] = None) -> Console:

@@ -22,6 +22,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, an
 from sqlalchemy.engine import URL, Engine
 
 from xiaoan import clock
+from xiaoan.names import BUSY_RESPONSE, RESPONSE_KEY
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = (
@@ -30,7 +31,6 @@ SCENARIOS = (
 )
 FALLBACK = "nlu_fallback"
 LOW_CONFIDENCE = 0.5
-BUSY = "utter_system_busy"
 SKIPPED_ACTIONS = {"action_listen", "action_session_start", "action_extract_slots", "action_validate_slot_mappings"}
 MAX_CONVERSATIONS = 2000
 
@@ -136,7 +136,7 @@ class Conversation:
 
     def flags(self) -> Dict[str, bool]:
         users = self.user_messages()
-        busy = any((r["event"].get("metadata") or {}).get("utter_action") == BUSY
+        busy = any((r["event"].get("metadata") or {}).get(RESPONSE_KEY) == BUSY_RESPONSE
                    for r in self.rows if r["event"].get("event") == "bot")
         return {
             "fallback": any(m.intent == FALLBACK for m in users),

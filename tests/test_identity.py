@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.checks import ActionCheckAccountStatus, ActionCheckTerminalStatus, ActionCheckTransaction
 from actions.forms import ValidateDiagnosisForm, ValidateSlotMappings
 from actions.record_access import FAILURES_PER_CONVERSATION, FAILURES_PER_IDENTITY, caller, pause_seconds
-from actions.tickets import case_from_tracker
+from actions.cases import case_from_tracker
 from tests.conftest import identity_record, make_tracker
 from xiaoan import content, identity
 from xiaoan.identity import tokens

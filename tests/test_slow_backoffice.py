@@ -8,8 +8,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import backoffice
 from actions.backoffice.delayed import DelayedBackOffice
-from actions.checks import BUSY, ActionCheckTerminalStatus
+from actions.checks import ActionCheckTerminalStatus
 from actions.tickets import ActionCreateTicket
+from xiaoan.names import BUSY_RESPONSE as BUSY
 from tests.conftest import make_tracker, texts_of
 
 

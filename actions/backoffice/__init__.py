@@ -10,9 +10,8 @@ from actions.backoffice.delayed import DelayedBackOffice
 from actions.backoffice.instrumented import instrumented
 from actions.backoffice.interface import BackOffice
 from actions.backoffice.simulated import SimulatedBackOffice
+from xiaoan.names import BACKOFFICE_URL_ENV, DEFAULT_BACKOFFICE_URL
 from xiaoan.runtime.metrics.action_server import backoffice_timed_out
-
-DEFAULT_URL = "sqlite:///var/backoffice.db"
 # Past this a lookup counts as failed and the user hears "busy, details kept".
 DEFAULT_TIMEOUT_S = 20.0
 
@@ -39,7 +38,7 @@ def get_backoffice() -> BackOffice:
     A real bank adapter would be chosen here by its own URL scheme; the
     actions would not change. `XIAOAN_BACKOFFICE_DELAY_S` simulates a slow one.
     """
-    url = os.environ.get("XIAOAN_BACKOFFICE_URL", DEFAULT_URL)
+    url = os.environ.get(BACKOFFICE_URL_ENV, DEFAULT_BACKOFFICE_URL)
     return _backoffice_for(url, _delay_from_environment())
 
 

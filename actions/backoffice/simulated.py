@@ -2,7 +2,9 @@
 
 SQLite by default, any SQLAlchemy URL through `XIAOAN_BACKOFFICE_URL`
 (PostgreSQL in the scale-out set-up). The engine and the tables are made on
-first use, never at import, and seeded once from `fixtures.yml`.
+first use, never at import, and seeded once from `fixtures.yml`. The ticket table is
+defined in xiaoan/ticket_table.py, where the staff console reads it too; this store is the one
+that creates, migrates and writes it.
 """
 from __future__ import annotations
 
@@ -20,7 +22,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     insert,
     select,
 )
@@ -28,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from actions.backoffice.records import Card, CaseDetails, Terminal, Ticket, Transaction
-from xiaoan import clock
+from xiaoan import clock, ticket_table
 from xiaoan.sql_store import LazySQLStore
 
 FIXTURES = Path(__file__).with_name("fixtures.yml")
@@ -65,15 +66,7 @@ transactions = Table(
     Column("payee_bank", String(64), nullable=False),
     Column("owner", String(16), nullable=True),
 )
-tickets = Table(
-    "bo_tickets", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("ticket_id", String(24), unique=True),
-    Column("created_at", String(32), nullable=False),
-    Column("details", Text, nullable=False),
-    # conversation + message id of the request that wrote it: a repeated write returns this row
-    Column("request_key", String(200), unique=True, nullable=True),
-)
+tickets = ticket_table.tickets.to_metadata(metadata)  # one definition, made with the other tables
 
 
 def load_fixtures(path: Path = FIXTURES) -> dict[str, list[dict[str, Any]]]:
@@ -182,14 +175,13 @@ class SimulatedBackOffice(LazySQLStore):
         return Ticket(ticket_id=ticket_id, created_at=created_at, details=details)
 
     def find_ticket(self, ticket_id: str) -> Optional[Ticket]:
-        return self._ticket(self._one(tickets, "ticket_id", ticket_id))
+        return self._ticket("ticket_id", ticket_id)
 
     def find_ticket_by_key(self, request_key: str) -> Optional[Ticket]:
-        return self._ticket(self._one(tickets, "request_key", request_key))
+        return self._ticket("request_key", request_key)
 
-    @staticmethod
-    def _ticket(row: Optional[dict[str, Any]]) -> Optional[Ticket]:
-        if row is None or not row.get("ticket_id"):
-            return None
-        return Ticket(row["ticket_id"], row["created_at"], CaseDetails(**json.loads(row["details"])))
+    def _ticket(self, column: str, value: str) -> Optional[Ticket]:
+        with self.engine.connect() as conn:
+            found = ticket_table.ticket_row(conn, column, value)
+        return Ticket(found["ticket_id"], found["created_at"], CaseDetails(**found["details"])) if found else None
 

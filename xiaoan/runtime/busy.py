@@ -33,10 +33,10 @@ from rasa.shared.core.events import BotUttered, Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from xiaoan import content
+from xiaoan.names import BUSY_RESPONSE, RESPONSE_KEY
 
 logger = logging.getLogger(__name__)
 
-BUSY_RESPONSE = "utter_system_busy"
 BUSY_POLICY = "xiaoan.runtime.busy"  # recorded as the "policy" that chose the listen after it
 # Used only if the NLG cannot render the response: the user must never get silence. The same
 # words, read from domain.yml (xiaoan.content), so there is one busy answer, not two.
@@ -98,5 +98,5 @@ async def busy_utterance(
     except Exception:  # noqa: BLE001 - a broken NLG must not silence the answer either
         logger.exception("could not render %s", BUSY_RESPONSE)
     message = dict(message or {"text": BUSY_FALLBACK_TEXT})
-    message["utter_action"] = BUSY_RESPONSE
+    message[RESPONSE_KEY] = BUSY_RESPONSE
     return create_bot_utterance(message)

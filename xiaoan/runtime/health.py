@@ -12,8 +12,10 @@ health watch (`ops/healthwatch.py`) restarts a process that stops answering.
   store of a single server always does);
 * ``action_server``: the action server's ``/health`` answers.
 
-For the action server: ``back_office`` (a lookup of a ticket that cannot
-exist comes back, empty). Checks run every ``XIAOAN_READINESS_INTERVAL_S``
+For the action server: the checks its own code registers with
+`register_action_server_check` when the action server loads it (actions/readiness.py:
+``back_office``, a lookup of a ticket that cannot exist comes back, empty); the runtime never
+imports the actions. Checks run every ``XIAOAN_READINESS_INTERVAL_S``
 (2 s) in the background, each with a time limit
 (``XIAOAN_READINESS_TIMEOUT_S``, 5 s) and never two of one kind at once;
 ``/health/ready`` answers from the last round: 200 ``{"status": "ready"}``
@@ -250,16 +252,21 @@ def rasa_checks(app: Any, session: Callable[[], Any]) -> Dict[str, Check]:
             "action_server": action_server}
 
 
+_ACTION_SERVER_CHECKS: Dict[str, Check] = {}
+
+
+def register_action_server_check(name: str, check: Check) -> None:
+    """Adds a readiness check of the action server (by name: registering a name again replaces it).
+
+    The action server's own code registers what it depends on when rasa-sdk loads it, before the
+    plugin hook builds ``/health/ready`` (actions/readiness.py): the runtime knows no action code.
+    """
+    _ACTION_SERVER_CHECKS[name] = check
+
+
 def action_server_checks() -> Dict[str, Check]:
-    async def back_office() -> Optional[str]:
-        from actions.backoffice import get_backoffice
-
-        store = get_backoffice()
-        store = getattr(store, "uninstrumented", store)  # the check is not a user's back-office call
-        await in_thread(lambda: store.find_ticket("readiness-check"))
-        return None
-
-    return {"back_office": back_office}
+    """The checks registered so far (none registered: ready as soon as it answers)."""
+    return dict(_ACTION_SERVER_CHECKS)
 
 
 # ------------------------------------------------------------------ routes

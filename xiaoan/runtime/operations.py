@@ -27,7 +27,9 @@ from typing import Any, Dict, Optional
 
 import pluggy
 
-from xiaoan.runtime import health, logs, metrics
+import xiaoan.runtime.health as health
+import xiaoan.runtime.logs as logs
+import xiaoan.runtime.metrics as metrics
 
 _hookimpl = pluggy.HookimplMarker("rasa_sdk")
 logger = logging.getLogger("xiaoan.actions")

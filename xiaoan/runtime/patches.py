@@ -132,7 +132,7 @@ def _expect_processor() -> None:
 
 
 def _install_action_replies() -> None:
-    from xiaoan.runtime import action_replies
+    import xiaoan.runtime.action_replies as action_replies
 
     action_replies.install()
 
@@ -148,7 +148,7 @@ def _expect_configure_app() -> None:
 
 
 def _install_lean_load() -> None:
-    from xiaoan.runtime import lean_model_load
+    import xiaoan.runtime.lean_model_load as lean_model_load
 
     lean_model_load.install()
 
@@ -166,13 +166,13 @@ def _expect_lean_load() -> None:
 
 
 def _install_health_routes_rasa() -> None:
-    from xiaoan.runtime import operations
+    import xiaoan.runtime.operations as operations
 
     operations.install_rasa_server()
 
 
 def _install_health_routes_actions() -> None:
-    from xiaoan.runtime import operations
+    import xiaoan.runtime.operations as operations
 
     operations.install_action_server()
 
@@ -185,7 +185,7 @@ def _expect_action_server_hook() -> None:
 
 
 def _install_logs() -> None:
-    from xiaoan.runtime import logs
+    import xiaoan.runtime.logs as logs
 
     logs.install()
 

@@ -32,7 +32,7 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from xiaoan.runtime import metrics
+import xiaoan.runtime.metrics as metrics
 from xiaoan.runtime.busy import BUSY_POLICY, GuardedAction, talks_to_action_server
 from xiaoan.runtime.ingress import admit
 from xiaoan.runtime.replay import replay_key, stored_replies
