@@ -9,8 +9,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from sqlalchemy import and_, func, insert, select, update
 
 from xiaoan.handover.tables import HandoverTables, handovers
+from xiaoan.names import HANDOVER_REASONS
 
-REASONS = ("request_human", "fraud_report", "not_understood", "check_failed")
 ACTIVE = ("waiting", "claimed")
 
 
@@ -40,8 +40,8 @@ class HandoverQueue(HandoverTables):
                 scenario: Optional[str], now: Optional[float] = None) -> Tuple[Handover, int]:
         """(the conversation's active hand-over, how many wait before it). Queued once: asking again
         keeps its place (and fills in a ticket it lacked)."""
-        if reason not in REASONS:
-            raise ValueError(f"reason must be one of {REASONS}")
+        if reason not in HANDOVER_REASONS:
+            raise ValueError(f"reason must be one of {HANDOVER_REASONS}")
         now = time.time() if now is None else now
         existing = self.active(conversation_id)
         if existing is None:
