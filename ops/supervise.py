@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import calendar
 import ctypes
+import fcntl
 import json
 import os
 import re
@@ -45,12 +46,14 @@ import urllib.request
 import xmlrpc.client
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, TextIO
+from typing import IO, Any, Callable, Dict, Iterable, List, Optional, Set, TextIO
 
 from ops.services import PYTHON, QUIET_ENV, ROOT, ServiceError
 
 SUPERVISORD = str(Path(PYTHON).parent / "supervisord")
 PR_SET_PDEATHSIG = 1
+# A supervisor whose owner holds the folder and answers RUNNING this long is running, not stopping.
+STILL_RUNNING_S = 2.0
 # Every supervised process logs JSON lines (xiaoan/runtime/logs.py); libraries' deprecation notes are not logged.
 JSON_LOGS = {"XIAOAN_LOG_FORMAT": "json", "PYTHONWARNINGS": "ignore::DeprecationWarning", "PYTHONUNBUFFERED": "1"}
 
@@ -163,7 +166,9 @@ class Supervisor:
         self.socket = work / "supervisor.sock"
         self.pidfile = work / "supervisord.pid"
         self.log = work / "supervisord.log"
+        self.lock = work / "supervisor.lock"
         self.process: Optional[subprocess.Popen] = None
+        self._folder: Optional[IO[str]] = None  # the flock held from start() to the end of stop()
         self.seen_pids: Dict[str, Set[int]] = {}
 
     # ---------------------------------------------------------------- configuration
@@ -247,13 +252,18 @@ class Supervisor:
         if busy:
             raise ServiceError("ports already in use, another server runs there: " + ", ".join(busy))
 
-    def start(self, timeout: float = 30.0) -> "Supervisor":
-        if self.answering():
-            raise ServiceError(
-                f"a supervisor is already running in {self.work} (pid file {self.pidfile}); "
-                "stop it first (Ctrl-C in its terminal)"
-            )
-        self.check_ports()
+    def start(self, timeout: float = 30.0, previous_stop_timeout: float = 120.0) -> "Supervisor":
+        """Starts supervisord; first waits for one still stopping in this folder (`make run` stopped and started
+        again at once), refuses if one runs."""
+        self._claim_folder(previous_stop_timeout)
+        try:
+            if self.answering():
+                raise self._already_running()
+            self._wait_for_previous_supervisord(previous_stop_timeout)
+            self.check_ports()
+        except BaseException:
+            self._release_folder()
+            raise
         self.socket.unlink(missing_ok=True)
         self.write()
         environment = {**os.environ, **QUIET_ENV}
@@ -329,6 +339,9 @@ class Supervisor:
 
     def stop(self, timeout: Optional[float] = None) -> List[str]:
         """Stops everything in order; returns what had to be killed afterwards (empty: nothing was left)."""
+        if self.process is None:  # never started here: another command's supervisor is not ours to stop
+            self._release_folder()
+            return []
         limit = timeout or max([p.stopwaitsecs for p in self.programs.values()] + [10]) + 20
         if self.answering():
             try:
@@ -336,20 +349,82 @@ class Supervisor:
                 self.rpc().supervisor.shutdown()
             except (OSError, xmlrpc.client.Error):
                 pass
-        if self.process is not None:
-            try:
-                self.process.wait(timeout=limit)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        try:
+            self.process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
         leftovers = self.left_running()
         for group in {group for group, _ in leftovers}:
             try:
                 os.killpg(group, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        self.socket.unlink(missing_ok=True)
+        self.socket.unlink(missing_ok=True)  # still ours: nobody else starts here before _release_folder()
+        self._release_folder()
         return [f"{name} (pid {pid})" for (_, pid), name in zip(leftovers, self._names(leftovers))]
+
+    # ---------------------------------------------------------------- one supervisord per folder at a time
+
+    def _claim_folder(self, timeout: float) -> None:
+        """Holds an exclusive lock on the work folder from start() until stop() has finished.
+
+        Why: the socket and pid file have fixed names (supervisorctl and the health watch find them
+        there), and supervisord unlinks both when it exits, whoever made them; so does stop().
+        If a new supervisord started while the old one was still stopping, the old one's exit would
+        remove the new one's socket (`make run` restarted at once died with FileNotFoundError).
+        With the lock a start waits until the previous stop() is over. The kernel releases it if
+        its owner dies, so a killed `make run` never blocks the folder (its supervisord then gets
+        SIGTERM and stops by itself: _wait_for_previous_supervisord() waits for that).
+        """
+        self.work.mkdir(parents=True, exist_ok=True)
+        handle = open(self.lock, "a", encoding="utf-8")
+        deadline = time.monotonic() + timeout
+        running_since: Optional[float] = None
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._folder = handle
+                return
+            except BlockingIOError:
+                pass
+            # another supervisor owns the folder: running (refuse) or stopping (wait for it)
+            if self.answering():
+                running_since = running_since or time.monotonic()
+                if time.monotonic() - running_since > STILL_RUNNING_S:
+                    handle.close()
+                    raise self._already_running()
+            else:
+                running_since = None
+            if time.monotonic() > deadline:
+                handle.close()
+                raise ServiceError(f"the supervisor in {self.work} was still stopping after {timeout:.0f}s")
+            time.sleep(0.2)
+
+    def _already_running(self) -> ServiceError:
+        return ServiceError(f"a supervisor is already running in {self.work} (pid file {self.pidfile}); "
+                            "stop it first (Ctrl-C in its terminal)")
+
+    def _release_folder(self) -> None:
+        if self._folder is not None:
+            self._folder.close()  # closing the file releases the flock
+            self._folder = None
+
+    def _wait_for_previous_supervisord(self, timeout: float) -> None:
+        """Waits for a supervisord of this folder whose owner died: it is stopping its programs (SIGTERM
+        from the parent-death signal) and removes the socket and pid file when it exits."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            return  # no pid file, or its process is gone
+        if not any(part.endswith(b"supervisord") for part in command) or str(self.conf).encode() not in command:
+            return  # the pid now belongs to another program
+        deadline = time.monotonic() + timeout
+        while process_groups_alive([pid]):  # it leads its own group (its own session)
+            if time.monotonic() > deadline:
+                raise ServiceError(f"supervisord (pid {pid}) in {self.work} was still stopping after {timeout:.0f}s")
+            time.sleep(0.2)
 
     def left_running(self) -> List["tuple[int, int]"]:
         """(process group, pid) of every process still alive in a group a program ever led.

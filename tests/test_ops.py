@@ -188,3 +188,23 @@ def test_a_start_after_the_owner_was_killed_waits_for_its_supervisord_to_finish(
     finally:
         if owner.poll() is None:
             os.killpg(owner.pid, signal.SIGKILL)
+
+
+def test_a_second_start_in_a_running_folder_is_refused_and_stops_nothing(tmp_path):
+    """A second `make run` beside a running one says so; its clean-up must not stop the first one."""
+    from ops.services import ServiceError
+    from ops.supervise import Program, Supervisor
+
+    def sleeper() -> Program:
+        return Program(name="sleeper", label="sleeper", argv=["/bin/sleep", "600"], log=tmp_path / "sleeper.log",
+                       startsecs=0)
+
+    running = Supervisor(tmp_path, [sleeper()]).start()
+    try:
+        second = Supervisor(tmp_path, [sleeper()])
+        with pytest.raises(ServiceError, match="already running"):
+            second.start()
+        assert second.stop() == []
+        _new_supervisor_works(running)
+    finally:
+        assert running.stop() == []
