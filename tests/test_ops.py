@@ -14,6 +14,9 @@ import pytest
 import yaml
 
 from ops import scale
+from ops.services import ServiceError
+from ops.supervisor_config import Program, SupervisorConfig
+from ops.supervisor_run import Supervisor
 
 
 def test_nginx_config_is_valid_and_sticky_where_it_must_be(tmp_path):
@@ -83,12 +86,10 @@ def test_nginx_leaves_out_servers_that_are_not_ready_but_never_all_of_them(tmp_p
 def test_supervisor_configuration_restarts_backs_off_and_stops_whole_groups(tmp_path):
     from configparser import RawConfigParser
 
-    from ops.supervise import Program, Supervisor
-
     programs = [Program(name="rasa-1", label="Rasa", argv=["/bin/true"], log=tmp_path / "r.log",
                         env={"SECRET": 'pa"ss,word%'}, startsecs=10, priority=200),
                 Program(name="actions", label="actions", argv=["/bin/true"], log=tmp_path / "a.log", priority=100)]
-    supervisor = Supervisor(tmp_path, programs)
+    supervisor = SupervisorConfig(tmp_path, programs)
     supervisor.write()
     config = RawConfigParser()
     config.read(supervisor.conf)
@@ -124,8 +125,6 @@ def _until(condition, timeout: float) -> bool:
 def start_slow_to_stop(work: Path):
     """supervisord running a program that ignores its stop signal: its shutdown takes `stopwaitsecs` (4 s),
     then it SIGKILLs the program."""
-    from ops.supervise import Program, Supervisor
-
     slow = Program(name="slow", label="slow", argv=["/usr/bin/nohup", "/bin/sleep", "600"], log=work / "slow.log",
                    startsecs=0, stopsignal="HUP", stopwaitsecs=4)  # nohup: sleep ignores SIGHUP
     supervisor = Supervisor(work, [slow]).start()
@@ -143,8 +142,6 @@ def _new_supervisor_works(new) -> None:
 
 def test_a_start_right_after_a_stop_keeps_the_new_supervisors_socket(tmp_path):
     """`make run` stopped and started again at once: the old supervisord's exit must not take the new one's socket."""
-    from ops.supervise import Program, Supervisor
-
     old = start_slow_to_stop(tmp_path)
     stopping = threading.Thread(target=old.stop)
     stopping.start()
@@ -164,8 +161,6 @@ def test_a_start_right_after_a_stop_keeps_the_new_supervisors_socket(tmp_path):
 def test_a_start_after_the_owner_was_killed_waits_for_its_supervisord_to_finish(tmp_path):
     """The command that ran supervisord died (SIGKILL): its supervisord stops by itself (parent-death signal);
     a new start waits for that before it makes its own socket."""
-    from ops.supervise import Program, Supervisor
-
     owner = subprocess.Popen(
         [sys.executable, "-c",
          "import sys, time; from pathlib import Path; from tests.test_ops import start_slow_to_stop; "
@@ -192,9 +187,6 @@ def test_a_start_after_the_owner_was_killed_waits_for_its_supervisord_to_finish(
 
 def test_a_second_start_in_a_running_folder_is_refused_and_stops_nothing(tmp_path):
     """A second `make run` beside a running one says so; its clean-up must not stop the first one."""
-    from ops.services import ServiceError
-    from ops.supervise import Program, Supervisor
-
     def sleeper() -> Program:
         return Program(name="sleeper", label="sleeper", argv=["/bin/sleep", "600"], log=tmp_path / "sleeper.log",
                        startsecs=0)
