@@ -83,7 +83,7 @@ scale-deps:
 	@command -v promtool >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; }
 
 # 2 Rasa servers + the action server + the chat page over PostgreSQL and Redis, behind nginx on :8088,
-# every process under supervisord (ops/supervise.py). Ctrl-C stops everything.
+# every process under supervisord (ops/supervisor_run.py). Ctrl-C stops everything.
 scale: train scale-deps
 	$(BIN)/python -m ops.scale
 

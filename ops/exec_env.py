@@ -2,7 +2,7 @@
 
 Supervisor's ``environment=`` setting cannot carry a value with a quote in
 it (a password, a WeChat secret), so each supervised program's own variables
-are in a JSON file readable by its owner only (`ops/supervise.py` writes it),
+are in a JSON file readable by its owner only (`ops/supervisor_config.py` writes it),
 and this tiny step puts them in place. ``exec`` keeps the process id, so the
 supervisor's signals reach the server itself.
 """

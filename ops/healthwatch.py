@@ -35,7 +35,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Set
 
 from ops import nginx
-from ops.supervise import http_json, http_status
+from ops.probes import http_json, http_status
+from ops.supervisor_rpc import SupervisorClient
 
 logger = logging.getLogger("xiaoan.healthwatch")
 
@@ -86,15 +87,13 @@ def probe(program: Watched) -> Dict[str, Any]:
 
 class HealthWatch:
     def __init__(self, config: Dict[str, Any]) -> None:
-        from ops.supervise import Supervisor
-
         self.config = config
         self.interval = float(config.get("interval_s", 2.0))
         self.unresponsive_s = float(config.get("unresponsive_s", 30.0))
         self.programs = [Watched(p["name"], p["label"], p.get("live"), p.get("ready"), float(p["startup_grace_s"]))
                          for p in config["programs"]]
         self.by_name = {p.name: p for p in self.programs}
-        self.supervisor = Supervisor(Path(config["work"]), [])
+        self.supervisor = SupervisorClient.in_folder(Path(config["work"]))
         self.nginx = config.get("nginx")
         self.down: Set[int] = set()
         self.pool = ThreadPoolExecutor(max_workers=max(2, len(self.programs)))

@@ -3,7 +3,7 @@
     .venv/bin/python -m ops.local                  # `make run`: start, say how to talk to it, Ctrl-C stops
     .venv/bin/python -m ops.local -- CMD [ARGS]    # start, run CMD against the servers, stop everything
 
-The three servers run under supervisord (`ops/supervise.py`): one that dies
+The servers run under supervisord (`ops/supervisor_run.py`): one that dies
 is started again (the action server's gap is covered by the busy answer),
 with back-off if it keeps dying at once, and the health watch restarts one
 that stops answering. The terminal shows a person what happens, one line per
@@ -33,7 +33,10 @@ from typing import List, Optional
 import yaml
 
 from ops.services import PYTHON, ROOT, ServiceError, reachable_address
-from ops.supervise import Console, Program, Supervisor, ignore_signals, run_in_foreground, stop_on_signals
+from ops.display import TerminalDisplay
+from ops.foreground import ignore_signals, run_in_foreground, stop_on_signals
+from ops.supervisor_config import Program
+from ops.supervisor_run import Supervisor
 from xiaoan.identity.tokens import secret_env, sign
 
 LOOPBACK = ("127.", "localhost", "::1")
@@ -186,7 +189,7 @@ class LocalSet:
         return programs
 
 
-def banner(servers: LocalSet, console: Console) -> str:
+def banner(servers: LocalSet, display: TerminalDisplay) -> str:
     host, rasa_port = servers.host, servers.rasa_port
     return f"""
 小安 is up (every process supervised: one that dies is started again).
@@ -206,7 +209,7 @@ def banner(servers: LocalSet, console: Console) -> str:
   Health: {servers.rasa_url}/health/live, /health/ready   Metrics: {servers.rasa_url}/metrics
   Logs:   {servers.log('rasa')}, {servers.log('actions')}, {servers.log('web')} (JSON lines)
 
-{console.status_table()}
+{display.status_table()}
 
 Ctrl-C stops everything. Each message and every event, as it happens:"""
 
@@ -250,8 +253,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             leftovers = supervisor.stop()
             if leftovers:
                 print("killed what did not stop: " + ", ".join(leftovers), file=sys.stderr)
-    console = Console(supervisor, show_messages=True)
-    return run_in_foreground(supervisor, lambda: banner(servers, console), console,
+    display = TerminalDisplay(supervisor, show_messages=True)
+    return run_in_foreground(supervisor, lambda: banner(servers, display), display,
                              "小安 stopped; nothing left running.")
 
 

@@ -6,7 +6,7 @@ Conversations and tickets live in PostgreSQL (127.0.0.1:5432), the
 conversation lock in Redis (127.0.0.1:6379, `xiaoan.runtime.lock_store.AtomicRedisLockStore`),
 nginx (Debian package) spreads requests over both Rasa servers on one port,
 and the chat page talks to nginx. Every process runs under supervisord
-(`ops/supervise.py`): one that dies is started again, with back-off if it
+(`ops/supervisor_run.py`): one that dies is started again, with back-off if it
 keeps dying at once; the health watch (`ops/healthwatch.py`) restarts one
 that stops answering and keeps nginx sending users only to ready servers.
 If PostgreSQL, Redis or nginx is missing it stops with a message saying
@@ -27,15 +27,11 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ops import nginx
 from ops.services import PYTHON, ROOT, ServiceError, write_endpoints
-from ops.supervise import (
-    Console,
-    Program,
-    Supervisor,
-    ignore_signals,
-    port_in_use,
-    run_in_foreground,
-    stop_on_signals,
-)
+from ops.display import TerminalDisplay
+from ops.foreground import ignore_signals, run_in_foreground, stop_on_signals
+from ops.probes import port_in_use
+from ops.supervisor_config import Program
+from ops.supervisor_run import Supervisor
 from xiaoan.identity.tokens import secret_env
 
 WORK = ROOT / "var" / "scale"
@@ -311,7 +307,7 @@ class ScaleStack:
         return seen
 
 
-def banner(stack: ScaleStack, lock_store: str, console: Console) -> str:
+def banner(stack: ScaleStack, lock_store: str, display: TerminalDisplay) -> str:
     ports = ", ".join(f"127.0.0.1:{p}" for p in RASA_PORTS)
     return f"""
 小安 scale-out is up ({lock_store} lock store), every process supervised.
@@ -324,7 +320,7 @@ def banner(stack: ScaleStack, lock_store: str, console: Console) -> str:
   API token (for /conversations/...): {stack.token_file}
   Logs:      {stack.work}/*.log (JSON lines)   supervisor: {stack.work}/supervisord.log
 
-{console.status_table()}
+{display.status_table()}
 
 Ctrl-C stops everything. What happens from now on:"""
 
@@ -350,8 +346,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(problem)
         return 2
     assert stack.supervisor is not None
-    console = Console(stack.supervisor)
-    return run_in_foreground(stack.supervisor, lambda: banner(stack, args.lock_store, console), console,
+    display = TerminalDisplay(stack.supervisor)
+    return run_in_foreground(stack.supervisor, lambda: banner(stack, args.lock_store, display), display,
                              "小安 scale-out stopped; nothing left running.")
 
 

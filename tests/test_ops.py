@@ -1,13 +1,22 @@
-"""ops/: the scale-out set-up's configuration, checked without starting servers."""
+"""ops/: the set-ups' configuration, checked without starting servers; supervisord itself with `sleep` programs."""
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 import yaml
 
 from ops import scale
+from ops.services import ServiceError
+from ops.supervisor_config import Program, SupervisorConfig
+from ops.supervisor_run import Supervisor
 
 
 def test_nginx_config_is_valid_and_sticky_where_it_must_be(tmp_path):
@@ -77,12 +86,10 @@ def test_nginx_leaves_out_servers_that_are_not_ready_but_never_all_of_them(tmp_p
 def test_supervisor_configuration_restarts_backs_off_and_stops_whole_groups(tmp_path):
     from configparser import RawConfigParser
 
-    from ops.supervise import Program, Supervisor
-
     programs = [Program(name="rasa-1", label="Rasa", argv=["/bin/true"], log=tmp_path / "r.log",
                         env={"SECRET": 'pa"ss,word%'}, startsecs=10, priority=200),
                 Program(name="actions", label="actions", argv=["/bin/true"], log=tmp_path / "a.log", priority=100)]
-    supervisor = Supervisor(tmp_path, programs)
+    supervisor = SupervisorConfig(tmp_path, programs)
     supervisor.write()
     config = RawConfigParser()
     config.read(supervisor.conf)
@@ -104,3 +111,92 @@ def test_the_scale_out_endpoints_keep_a_password_quoted(tmp_path, monkeypatch):
     endpoints = yaml.safe_load(scale.scale_endpoints(tmp_path / "e.yml", "atomic", "xiaoanatomic").read_text())
     assert endpoints["tracker_store"]["password"] == "we:ird #pass"
     assert oct((tmp_path / "e.yml").stat().st_mode & 0o777) == "0o600"
+
+
+def _until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+def start_slow_to_stop(work: Path):
+    """supervisord running a program that ignores its stop signal: its shutdown takes `stopwaitsecs` (4 s),
+    then it SIGKILLs the program."""
+    slow = Program(name="slow", label="slow", argv=["/usr/bin/nohup", "/bin/sleep", "600"], log=work / "slow.log",
+                   startsecs=0, stopsignal="HUP", stopwaitsecs=4)  # nohup: sleep ignores SIGHUP
+    supervisor = Supervisor(work, [slow]).start()
+    supervisor.wait_ready(timeout=20)
+    # only once nohup has become sleep is SIGHUP ignored
+    assert _until(lambda: Path(f"/proc/{supervisor.pid('slow')}/comm").read_text().strip() == "sleep", 10)
+    return supervisor
+
+
+def _new_supervisor_works(new) -> None:
+    assert new.answering(), "the new supervisord lost its socket"
+    assert set(new.infos()) == {"sleeper", "reaper"}
+    assert new.pidfile.read_text().strip() == str(new.process.pid)
+
+
+def test_a_start_right_after_a_stop_keeps_the_new_supervisors_socket(tmp_path):
+    """`make run` stopped and started again at once: the old supervisord's exit must not take the new one's socket."""
+    old = start_slow_to_stop(tmp_path)
+    stopping = threading.Thread(target=old.stop)
+    stopping.start()
+    assert _until(lambda: not old.answering(), 10), "the old supervisord did not begin its shutdown"
+    new = Supervisor(tmp_path, [Program(name="sleeper", label="sleeper", argv=["/bin/sleep", "600"],
+                                        log=tmp_path / "sleeper.log", startsecs=0)])
+    try:
+        new.start()
+        stopping.join(60)
+        _new_supervisor_works(new)
+    finally:
+        stopping.join(60)
+        assert new.stop() == []
+    assert not old.left_running()
+
+
+def test_a_start_after_the_owner_was_killed_waits_for_its_supervisord_to_finish(tmp_path):
+    """The command that ran supervisord died (SIGKILL): its supervisord stops by itself (parent-death signal);
+    a new start waits for that before it makes its own socket."""
+    owner = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time; from pathlib import Path; from tests.test_ops import start_slow_to_stop; "
+         "start_slow_to_stop(Path(sys.argv[1])); print('up', flush=True); "
+         "time.sleep(600)", str(tmp_path)],
+        cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert owner.stdout.readline().strip() == "up"
+        orphan = int((tmp_path / "supervisord.pid").read_text())
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait(10)
+        new = Supervisor(tmp_path, [Program(name="sleeper", label="sleeper", argv=["/bin/sleep", "600"],
+                                            log=tmp_path / "sleeper.log", startsecs=0)])
+        try:
+            new.start()
+            assert _until(lambda: not Path(f"/proc/{orphan}").exists(), 30), "the orphaned supervisord lives on"
+            _new_supervisor_works(new)
+        finally:
+            assert new.stop() == []
+    finally:
+        if owner.poll() is None:
+            os.killpg(owner.pid, signal.SIGKILL)
+
+
+def test_a_second_start_in_a_running_folder_is_refused_and_stops_nothing(tmp_path):
+    """A second `make run` beside a running one says so; its clean-up must not stop the first one."""
+    def sleeper() -> Program:
+        return Program(name="sleeper", label="sleeper", argv=["/bin/sleep", "600"], log=tmp_path / "sleeper.log",
+                       startsecs=0)
+
+    running = Supervisor(tmp_path, [sleeper()]).start()
+    try:
+        second = Supervisor(tmp_path, [sleeper()])
+        with pytest.raises(ServiceError, match="already running"):
+            second.start()
+        assert second.stop() == []
+        _new_supervisor_works(running)
+    finally:
+        assert running.stop() == []

@@ -1,6 +1,6 @@
 """Supervision: processes that die come back by themselves, and stopping leaves nothing.
 
-Two parts, both on the real supervisord (`ops/supervise.py`):
+Two parts, both on the real supervisord (`ops/supervisor_run.py`):
 
 * stand-in programs (a tiny HTTP server, a program that exits at once): a
   SIGKILLed process is started again; one that keeps dying at once is
@@ -34,7 +34,12 @@ import pytest
 import yaml
 
 from ops.services import PYTHON, ROOT
-from ops.supervise import Console, Program, Supervisor, http_status, port_in_use, process_groups_alive
+from ops.display import TerminalDisplay
+from ops.probes import http_status, port_in_use
+from ops.process_groups import process_groups_alive
+from ops.supervisor_config import Program
+from ops.supervisor_rpc import SupervisorClient
+from ops.supervisor_run import Supervisor
 from tests.clients import identity_token, rest_say, said, tracker, user_texts
 
 STAND_IN = [PYTHON, "-m", "tests.stand_ins.health_server"]
@@ -138,7 +143,7 @@ def test_the_health_watch_restarts_a_process_that_no_longer_answers(work):
         assert supervisor.stop() == []
 
 
-def test_the_console_tells_a_person_what_happened(work):
+def test_the_terminal_display_tells_a_person_what_happened(work):
     supervisor = Supervisor(work, [stand_in("page", 18414, work)]).start()
     lines: List[str] = []
 
@@ -151,12 +156,12 @@ def test_the_console_tells_a_person_what_happened(work):
 
     try:
         supervisor.wait_ready(timeout=30)
-        console = Console(supervisor, out=Out())  # type: ignore[arg-type]
-        console.poll()
+        display = TerminalDisplay(supervisor, out=Out())  # type: ignore[arg-type]
+        display.poll()
         before = supervisor.kill("page")
         supervisor.wait_ready(["page"], timeout=15, old_pids={"page": before})
         time.sleep(0.3)
-        console.poll()
+        display.poll()
     finally:
         supervisor.stop()
     text = "".join(lines)
@@ -213,8 +218,8 @@ def make_run() -> Iterator[Terminal]:
                 os.killpg(process.pid, signal.SIGKILL)
 
 
-def run_supervisor() -> Supervisor:
-    return Supervisor(RUN_DIR / "supervisor", [])
+def run_supervisor() -> SupervisorClient:
+    return SupervisorClient.in_folder(RUN_DIR / "supervisor")
 
 
 def test_make_run_restarts_a_killed_action_server_and_the_conversation_completes(make_run):

@@ -29,7 +29,8 @@ import yaml
 
 from ops.scale import ACTION_PORT, NGINX_PORT, PG_HOST, PG_PORT, RASA_PORTS, REDIS_HOST, REDIS_PORT, WEB_PORT, ScaleStack
 from ops.services import ROOT
-from ops.supervise import http_json, http_status, port_in_use, process_groups_alive
+from ops.probes import http_json, http_status, port_in_use
+from ops.process_groups import process_groups_alive
 from tests.clients import identity_token, rest_say, tracker, user_texts, wechat_post, wechat_text_xml
 from tests.stand_ins.tcp_proxy import TcpProxy
 
@@ -463,7 +464,7 @@ def test_a_staff_reply_reaches_the_user_whichever_server_holds_the_conversation(
 
 
 def test_stopping_leaves_nothing(stack: ScaleStack) -> None:
-    """Last in this module: the stop every Ctrl-C of `make scale` runs (ops/supervise.py)."""
+    """Last in this module: the stop every Ctrl-C of `make scale` runs (ops/supervisor_run.py)."""
     assert stack.supervisor is not None
     stack.supervisor.infos()
     groups = {pid for pids in stack.supervisor.seen_pids.values() for pid in pids} | {stack.supervisor.process.pid}
