@@ -7,7 +7,6 @@ supervisord's log, the programs' logs (ops/log_tail.py) and the health URLs
 """
 from __future__ import annotations
 
-import calendar
 import json
 import re
 import sys
@@ -18,19 +17,17 @@ from typing import Any, Dict, Optional, TextIO
 from ops.log_tail import LogTail
 from ops.probes import http_json, http_status
 from ops.supervisor_run import Supervisor
+from xiaoan import clock
 
 SUPERVISOR_LINE = re.compile(r"^\S+ (\d\d:\d\d:\d\d),\d+ (\w+) (.*)$")
 
 
-def local_time(ts: Optional[str]) -> str:
-    """A log record's UTC time stamp as the local clock time a person reads next to it."""
-    if not ts:
-        return time.strftime("%H:%M:%S")
+def china_clock_time(ts: Optional[str] = None) -> str:
+    """A log record's UTC time stamp (now, without one) as the China clock time a person reads next to it."""
     try:
-        parsed = time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")
-        return time.strftime("%H:%M:%S", time.localtime(calendar.timegm(parsed)))
+        return clock.to_china(ts.replace("Z", "+00:00") if ts else clock.timestamp()).strftime("%H:%M:%S")
     except ValueError:
-        return ts[11:19]
+        return ts[11:19] if ts else ""
 
 
 def readable(event: Dict[str, Any]) -> Optional[str]:
@@ -93,7 +90,7 @@ class TerminalDisplay:
         self._next_probe = 0.0
 
     def say(self, label: str, text: str, when: Optional[str] = None) -> None:
-        print(f"{when or time.strftime('%H:%M:%S')}  {label:<16} {text}", file=self.out, flush=True)
+        print(f"{when or china_clock_time()}  {label:<16} {text}", file=self.out, flush=True)
 
     def status_table(self) -> str:
         rows = [f"  {'process':<16} {'pid':>7}  {'state':<9} {'live':<5} ready"]
@@ -136,7 +133,7 @@ class TerminalDisplay:
             return  # the probe below reports readiness, from outside, with what fails
         text = readable(event)
         if text:
-            self.say(self.labels[name], text, local_time(event.get("ts")))
+            self.say(self.labels[name], text, china_clock_time(event.get("ts")))
 
     def _probe(self) -> None:
         for name, program in self.supervisor.programs.items():

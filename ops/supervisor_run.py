@@ -79,7 +79,8 @@ class Supervisor(SupervisorClient):
             raise
         self.socket.unlink(missing_ok=True)
         self.config.write()
-        environment = {**os.environ, **QUIET_ENV}
+        # supervisord stamps its own log lines with the local clock: make that China time, the product's one clock
+        environment = {**os.environ, **QUIET_ENV, "TZ": "Asia/Shanghai"}
         supervisor_log = open(self.work / "supervisord.out", "ab")
         self.process = subprocess.Popen(
             [SUPERVISORD, "-c", str(self.conf)], cwd=ROOT, env=environment,

@@ -67,10 +67,10 @@ def test_nothing_but_the_clock_asks_for_the_local_date_or_zone():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    readers = ("datetime.now(", "date.today(", "datetime.today(", "utcnow(", ".astimezone()", "time.localtime(",
+    readers = ("datetime.now(", "date.today(", "time.strftime(", "time.gmtime(", "datetime.today(", "utcnow(", ".astimezone()", "time.localtime(",
                "timezone(timedelta(hours=8)", 'ZoneInfo("Asia/Shanghai")')
     found = []
-    for folder in ("actions", "channels", "console", "xiaoan", "web"):
+    for folder in ("actions", "channels", "console", "xiaoan", "web", "ops"):
         for path in (root / folder).rglob("*.py"):
             if path.name == "clock.py" and path.parent.name == "xiaoan":
                 continue
