@@ -72,6 +72,14 @@ def expect_attributes(target: str, names: Iterable[str]) -> None:
         raise PatchMismatch(f"{target}: no {missing}")
 
 
+def expect_sets(target: str, names: Iterable[str]) -> None:
+    """`target` (an __init__) still sets these instance attributes, which the patch reads (`self.<name> =`)."""
+    source = inspect.getsource(resolve(target))
+    missing = [n for n in names if f"self.{n} =" not in source and f"self.{n}: " not in source]
+    if missing:
+        raise PatchMismatch(f"{target}: no longer sets {missing}")
+
+
 def expect_version(distribution: str, version: str) -> None:
     from importlib.metadata import version as installed
 
@@ -203,6 +211,50 @@ def _expect_tracker_store_save() -> None:
     expect_event_columns(RASA_EVENT_COLUMNS)
 
 
+def _expect_processor_attributes_read() -> None:
+    expect_attributes("rasa.core.processor:MessageProcessor", ["_send_bot_messages"])
+    expect_sets("rasa.core.processor:MessageProcessor.__init__", ["domain", "tracker_store", "lock_store"])
+
+
+def _expect_engineio_internals() -> None:
+    expect_parameters("engineio.async_server:AsyncServer._cors_headers", ["self", "environ"], unwrap=lambda f: f)
+    expect_parameters("engineio.async_server:AsyncServer.handle_request", ["self"], unwrap=lambda f: f)
+    expect_sets("engineio.base_server:BaseServer.__init__", ["max_http_buffer_size"])
+    expect_parameters("socketio.async_server:AsyncServer._engineio_server_class", ["self"], unwrap=lambda f: f)
+    expect_attributes("socketio.async_manager:AsyncManager", ["enter_room", "get_rooms"])
+    expect_parameters("rasa.core.channels.socketio:SocketIOInput.__init__",
+                      ["self", "user_message_evt", "bot_message_evt", "namespace"], unwrap=lambda f: f)
+
+
+def _expect_socketio_rooms() -> None:
+    """channels/staff.py reads AsyncManager.rooms[namespace][room] to know whether a page is connected."""
+    expect_sets("socketio.base_manager:BaseManager.__init__", ["rooms"])
+
+
+def _expect_staff_route_internals() -> None:
+    expect_attributes("rasa.core.agent:Agent", ["is_ready"])
+    expect_sets("rasa.core.agent:Agent.__init__", ["lock_store", "processor", "tracker_store", "domain"])
+    expect_parameters("rasa.shared.core.trackers:DialogueStateTracker.update", ["self", "event", "domain"],
+                      unwrap=lambda f: f)
+    expect_attributes("rasa.shared.core.trackers:DialogueStateTracker", ["latest_action_name", "is_paused"])
+
+
+def _expect_readiness_internals() -> None:
+    expect_sets("rasa.core.tracker_store:FailSafeTrackerStore.__init__", ["_tracker_store"])
+    expect_sets("rasa.core.lock_store:RedisLockStore.__init__", ["red"])
+    expect_sets("rasa.core.tracker_store:SQLTrackerStore.__init__", ["engine", "sessionmaker"])
+
+
+def _expect_lock_store_base() -> None:
+    expect_attributes("rasa.core.lock_store:LockStore", ["lock", "get_or_create_lock", "save_lock", "issue_ticket",
+                                                         "get_lock", "delete_lock"])
+
+
+def _expect_ted_prediction() -> None:
+    expect_parameters("rasa.core.policies.ted_policy:TEDPolicy.predict_action_probabilities",
+                      ["self", "tracker", "domain", "rule_only_data"], unwrap=lambda f: f)
+
+
 # The columns of Rasa's `events` table (SQLTrackerStore.SQLEvent) that the console reads without importing Rasa
 # (console/transcripts.py declares the same table) and MaskingSQLTrackerStore.save writes.
 RASA_EVENT_COLUMNS: Tuple[Tuple[str, str], ...] = (
@@ -250,6 +302,28 @@ PATCHES: Tuple[Patch, ...] = (
     Patch("tracker-store-save", "rasa.core.tracker_store:SQLTrackerStore.save (uses _additional_events, SQLEvent)",
           "one Core insert of masked events instead of the ORM's unit of work (tracker_store.py)",
           _expect_tracker_store_save),
+    Patch("processor-reads", "rasa.core.processor:MessageProcessor._send_bot_messages",
+          "the busy answer and replays send stored bot messages the way Rasa does (processor.py, busy.py)",
+          _expect_processor_attributes_read),
+    Patch("engineio-overrides", "engineio AsyncServer._cors_headers / handle_request; "
+          "socketio AsyncServer._engineio_server_class; rasa SocketIOInput",
+          "an origin check, big polls refused with 413 before engine.io hangs, rooms that work (channels/socketio.py)",
+          _expect_engineio_internals),
+    Patch("socketio-rooms", "socketio.async_manager:AsyncManager.rooms (read)",
+          "a staff message waits for the page's reconnect when nobody is in the session's room (channels/staff.py)",
+          _expect_socketio_rooms),
+    Patch("staff-route", "app.ctx.agent (lock_store, processor, tracker_store), DialogueStateTracker.update",
+          "staff messages appended under the conversation's lock and sent on the user's channel (channels/staff.py)",
+          _expect_staff_route_internals),
+    Patch("readiness-reads", "FailSafeTrackerStore._tracker_store, RedisLockStore.red (read)",
+          "readiness asks the real tracker store and the lock store's Redis, not Rasa's fail-safe wrapper (health.py)",
+          _expect_readiness_internals),
+    Patch("lock-store", "rasa.core.lock_store:LockStore (subclassed: RedisTicketLockStore)",
+          "Rasa's Redis lock store is not atomic across servers (Rasa issue 9213; lock_store.py)",
+          _expect_lock_store_base),
+    Patch("cached-ted", "rasa.core.policies.ted_policy:TEDPolicy.predict_action_probabilities (wrapped)",
+          "a prediction per dialogue state is cached (xiaoan/components/cached_ted.py)",
+          _expect_ted_prediction),
     Patch("events-table-copy", "rasa.core.tracker_store:SQLTrackerStore.SQLEvent (copied in console/transcripts.py)",
           "the console reads transcripts without importing Rasa",
           lambda: expect_event_columns(RASA_EVENT_COLUMNS)),
