@@ -6,6 +6,8 @@ usage: model_inputs.py --check          exit 0 when models/ holds a model traine
        model_inputs.py --hash           print the inputs' hash (taken before training starts)
        model_inputs.py --record [HASH]  note that the newest model was trained from inputs with HASH
                                         (default: the inputs as they are now)
+       model_inputs.py --list           print each input file's SHA-256 and path (diff two listings to
+                                        see which file moved the hash)
 
 Why: Rasa 3 has no "nothing changed" exit. `rasa train` restores every unchanged
 component from its cache but still packs and writes a new 66 MB model, about half a
@@ -105,10 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--check", action="store_true")
     mode.add_argument("--hash", action="store_true")
     mode.add_argument("--record", nargs="?", const="", metavar="HASH")
+    mode.add_argument("--list", action="store_true")
     parser.add_argument("--salt", default="", help="the training command and settings (make passes them)")
     args = parser.parse_args(argv)
     if args.hash:
         print(inputs_hash(args.salt))
+        return 0
+    if args.list:
+        for path in input_files():
+            print(hashlib.sha256(path.read_bytes()).hexdigest()[:16], path.relative_to(ROOT).as_posix())
         return 0
     if args.record is not None:
         record(args.record or None, args.salt)
