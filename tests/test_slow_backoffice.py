@@ -10,7 +10,7 @@ from actions import backoffice
 from actions.backoffice.delayed import DelayedBackOffice
 from actions.checks import BUSY, ActionCheckTerminalStatus
 from actions.tickets import ActionCreateTicket
-from tests.conftest import make_tracker, texts_of
+from tests.helpers import make_tracker, texts_of
 
 
 def slow(monkeypatch, delay: str, timeout: str = "") -> None:
