@@ -1,18 +1,59 @@
-"""Shared fixtures: a fresh simulated back office per test, a tracker builder."""
+"""Shared fixtures: a fresh simulated back office per test, a dispatcher, the trained model; the `live` switch.
+
+The helpers the tests import (a tracker builder, running an action, reading what it said) are in
+tests/helpers.py.
+"""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
-from typing import Any, Optional
 
 import pytest
-from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from actions import backoffice  # noqa: E402
+from tests.helpers import newest_model  # noqa: E402
+
+LIVE_SWITCH = "XIAOAN_LIVE_TESTS"
+ASKED = ("1", "true", "yes", "on")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--live", action="store_true", default=False,
+                     help=f"run the `live` tests (tests/live) against running servers, as {LIVE_SWITCH}=1 does "
+                          "(make test-live starts the servers and sets it)")
+
+
+def live_asked(config: pytest.Config) -> bool:
+    """`--live`, or XIAOAN_LIVE_TESTS=1 (true, yes, on)."""
+    return bool(config.getoption("--live")) or (os.environ.get(LIVE_SWITCH) or "").strip().lower() in ASKED
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked `live` talks to servers already running: skipped unless asked for. Once asked, a server
+    that cannot be reached is a failure, not a skip."""
+    if live_asked(config):
+        return
+    skip = pytest.mark.skip(reason=f"live: needs the servers running; set {LIVE_SWITCH}=1 or pass --live "
+                                   "(make test-live starts them and sets it)")
+    for item in items:
+        if item.get_closest_marker("live"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The newest trained model. A test that needs one fails without it, never skips: `make test` trains before
+    its test steps, so a missing model there is a real failure."""
+    model = newest_model()
+    if model is None:
+        pytest.fail("no trained model in models/: run `make train` first (make test trains before pytest)",
+                    pytrace=False)
+    return model
 
 
 @pytest.fixture(autouse=True)
@@ -25,60 +66,6 @@ def backoffice_db(tmp_path, monkeypatch):
     backoffice._backoffice_for.cache_clear()
 
 
-OWNER = "owner"  # make_tracker's default: verified as whoever owns the record the slots name
-
-
-def owner_of(slots: dict[str, Any]) -> str:
-    """The fixture owner of the card, terminal or transaction in `slots` (C0001 when none is named)."""
-    from actions.backoffice.simulated import load_fixtures
-
-    data = load_fixtures()
-    for slot, table in (("reference_number", "transactions"), ("terminal_id", "terminals"), ("card_tail", "cards")):
-        for row in data[table] if slots.get(slot) else []:
-            if str(row[slot]) == str(slots[slot]):
-                return row["owner"]
-    return "C0001"
-
-
-def identity_record(subject: Optional[str], **extra: Any) -> dict[str, Any]:
-    """What the ingress records for a message verified as `subject` (None: nobody verified)."""
-    if subject is None:
-        return {"verified": False, **extra}
-    return {"verified": True, "subject": subject, "via": "token", **extra}
-
-
-def make_tracker(
-    slots: Optional[dict[str, Any]] = None,
-    text: str = "",
-    intent: str = "inform",
-    entities: Optional[list[dict[str, Any]]] = None,
-    message_id: str = "m1",
-    sender_id: str = "tester",
-    identity: Optional[str] = OWNER,
-) -> Tracker:
-    """A tracker whose latest message passed the ingress as `identity` (a customer or merchant id; OWNER: the
-    owner of the record the slots name, as a verified user asks about their own; None: an unverified visitor)."""
-    slots = slots or {}
-    subject = owner_of(slots) if identity == OWNER else identity
-    latest = {
-        "text": text,
-        "intent": {"name": intent, "confidence": 1.0},
-        "entities": entities or [],
-        "message_id": message_id,
-        "metadata": {"xiaoan": {"identity": identity_record(subject)}},
-    }
-    return Tracker(sender_id, slots, latest, [], False, None, {}, "action_listen")
-
-
 @pytest.fixture
 def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()
-
-
-def texts_of(dispatcher: CollectingDispatcher) -> list[str]:
-    return [m.get("text") or m.get("response") or "" for m in dispatcher.messages]
-
-
-def pytest_addoption(parser):
-    parser.addoption("--live", action="store_true", default=False,
-                     help="run tests/live against running servers (make test-live starts them)")

@@ -8,7 +8,6 @@ import asyncio
 from decimal import Decimal
 
 import pytest
-from rasa.core.channels.channel import UserMessage
 
 from actions.answers import card_answer, terminal_answer, transaction_answer
 from actions.backoffice import get_backoffice
@@ -18,32 +17,10 @@ from actions.error_codes import ActionExplainErrorCode
 from actions.forms import ValidateDiagnosisForm, ValidateSlotMappings
 from actions.lookup_tables import response_codes
 from actions.tickets import ActionCreateTicket
-from tests.conftest import make_tracker
+from tests.helpers import ROOT, admitted, chosen, make_tracker, run, slot_events
 from xiaoan import clock, content
-from xiaoan.runtime.ingress import admit
 
 FACTS = content.facts()
-
-
-def run(action, dispatcher, tracker):
-    return asyncio.run(action.run(dispatcher, tracker, {}))
-
-
-def slot_events(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-
-
-def chosen(message):
-    """The responses a message was made of: Rasa's (`response`) or the action's own rendering (`composed_of`)."""
-    return message.get("composed_of") or [message["response"]]
-
-
-def admitted(text, **slots):
-    """A tracker whose latest message came in through the runtime's ingress, as every live message does."""
-    message = admit(UserMessage(text, sender_id="tester"))
-    tracker = make_tracker(slots, text=message.text)
-    tracker.latest_message["metadata"] = message.metadata
-    return tracker
 
 
 @pytest.fixture(autouse=True)
@@ -492,8 +469,6 @@ def test_slot_validation_needs_no_domain(dispatcher):
 
 def test_endpoints_send_the_domain_only_where_needed():
     import yaml
-
-    from tests.conftest import ROOT
 
     for path in ("endpoints.yml", "ops/endpoints.scale.yml"):
         endpoints = yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))

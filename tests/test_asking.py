@@ -1,6 +1,5 @@
 """No question asked again and again, unclear messages answered with their likeliest readings,
 and an operating mistake answered for what it is (a PIN is no transaction to look up)."""
-import asyncio
 
 import pytest
 from rasa_sdk import Tracker
@@ -8,17 +7,9 @@ from rasa_sdk import Tracker
 from actions.asks import ActionAskCardTail, ActionAskErrorCode
 from actions.fallback import ActionOfferReadings
 from actions.forms import ValidateSlotMappings
-from tests.conftest import make_tracker
+from tests.helpers import make_tracker, run, slot_events
 from xiaoan import content
 from xiaoan.text.mistakes import OTHER, PIN, WRONG_ACCOUNT, mistake_kind
-
-
-def run(action, dispatcher, tracker):
-    return asyncio.run(action.run(dispatcher, tracker, {}))
-
-
-def slot_events(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 @pytest.mark.parametrize(
@@ -81,8 +72,7 @@ def test_a_code_given_resets_the_count(dispatcher):
 def _tracker_with_asks(asks: int) -> Tracker:
     events = [{"event": "active_loop", "name": "diagnosis_form"}]
     events += [{"event": "action", "name": "action_ask_card_tail"}] * asks
-    return Tracker("tester", {}, {"text": "5", "intent": {"name": "inform"}}, events, False, None,
-                   {"name": "diagnosis_form"}, "action_listen")
+    return make_tracker(text="5", events=events, active_loop="diagnosis_form")
 
 
 @pytest.mark.parametrize("asked, response", [(0, "utter_ask_card_tail"), (1, "utter_ask_card_tail"),
@@ -94,10 +84,8 @@ def test_a_number_asked_twice_without_use_changes_tack(dispatcher, asked, respon
 
 
 def _unclear(ranking, entities=(), events=()):
-    latest = {"text": "?", "intent": {"name": "nlu_fallback", "confidence": 0.4},
-              "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.45}] + ranking,
-              "entities": list(entities)}
-    return Tracker("tester", {}, latest, list(events), False, None, {}, "action_listen")
+    return make_tracker(text="?", intent="nlu_fallback", confidence=0.4, entities=list(entities), events=list(events),
+                        ranking=[{"name": "nlu_fallback", "confidence": 0.45}] + ranking)
 
 
 def test_an_unclear_message_gets_its_likeliest_readings_and_keeps_its_number(dispatcher):

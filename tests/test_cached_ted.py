@@ -17,13 +17,11 @@ compared state by state, not position by position.)
   repeat is a hit; the same stories again are all hits.
 
 `make test` trains before pytest, so the model exists there; without one
-this is skipped, saying so.
+this fails, saying so (the `trained_model` fixture, tests/conftest.py).
 """
 from __future__ import annotations
 
 import asyncio
-import glob
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -36,18 +34,8 @@ STORIES = ROOT / "tests" / "test_stories.yml"
 sys.modules.setdefault("jax", None)  # as xiaoan.runtime does
 
 
-def newest_model() -> Optional[Path]:
-    models = sorted(glob.glob(str(ROOT / "models" / "*.tar.gz")), key=os.path.getmtime)
-    return Path(models[-1]) if models else None
-
-
-MODEL = newest_model()
-pytestmark = pytest.mark.skipif(
-    MODEL is None, reason="no trained model in models/ (run `make train`; `make test` trains before pytest)"
-)
-
-
-def run_stories(monkeypatch: pytest.MonkeyPatch, cache_size: Optional[str], passes: int = 1) -> Dict[str, Any]:
+def run_stories(model: Path, monkeypatch: pytest.MonkeyPatch, cache_size: Optional[str],
+                passes: int = 1) -> Dict[str, Any]:
     """The test stories through a freshly loaded agent; what TED returned, what the ensemble chose."""
     from rasa.core.agent import Agent
     from rasa.core.test import test as rasa_test_core
@@ -76,7 +64,7 @@ def run_stories(monkeypatch: pytest.MonkeyPatch, cache_size: Optional[str], pass
     monkeypatch.setattr(CachedTEDPolicy, "predict_action_probabilities", recording)
     lean_model_load.install()
     try:
-        agent = Agent.load(str(MODEL))
+        agent = Agent.load(str(model))
     finally:
         lean_model_load.restore()
     nodes = agent.processor.graph_runner._instantiated_nodes.values()
@@ -102,9 +90,9 @@ def by_state(outputs: List[Tuple[str, List[float]]]) -> Dict[str, List[float]]:
     return seen
 
 
-def test_cache_on_and_off_predict_the_same_and_the_cache_is_used(monkeypatch):
-    off = run_stories(monkeypatch, "0")
-    on = run_stories(monkeypatch, None, passes=2)
+def test_cache_on_and_off_predict_the_same_and_the_cache_is_used(trained_model, monkeypatch):
+    off = run_stories(trained_model, monkeypatch, "0")
+    on = run_stories(trained_model, monkeypatch, None, passes=2)
 
     [off_run] = off["runs"]
     first, second = on["runs"]

@@ -7,7 +7,6 @@ Rasa renders) and that the facts are filled.
 import asyncio
 
 import pytest
-from rasa.core.channels.channel import UserMessage
 
 from actions.checks import ActionCheckTerminalStatus
 from actions.forms import ValidateSlotMappings
@@ -19,33 +18,11 @@ from actions.fraud_warning import (
     question_notices,
 )
 from actions.tickets import ActionCreateTicket
-from tests.conftest import make_tracker
+from tests.helpers import admitted, chosen, make_tracker, run, slot_events
 from xiaoan import content
-from xiaoan.runtime.ingress import admit
 from xiaoan.text.fraud import FRAUD_PATTERNS, IMPERSONATION_KINDS, URGENT_KINDS
 
 FACTS = content.facts()
-
-
-def run(action, dispatcher, tracker):
-    return asyncio.run(action.run(dispatcher, tracker, {}))
-
-
-def slot_events(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-
-
-def chosen(message):
-    return message.get("composed_of") or [message["response"]]
-
-
-def admitted(text, intent="fraud_report", ranking=None, **slots):
-    """A tracker whose latest message came in through the runtime's ingress, with the NLU's intent and ranking."""
-    message = admit(UserMessage(text, sender_id="tester"))
-    tracker = make_tracker(slots, text=message.text, intent=intent)
-    tracker.latest_message["metadata"] = message.metadata
-    tracker.latest_message["intent_ranking"] = ranking or [{"name": intent, "confidence": 1.0}]
-    return tracker
 
 
 # -- the warning, fitted to what was described ------------------------------------------------------
@@ -69,7 +46,7 @@ def admitted(text, intent="fraud_report", ranking=None, **slots):
     ],
 )
 def test_the_warning_names_the_scam_that_was_described(text, head, advice, dispatcher):
-    events = run(ActionFraudWarning(), dispatcher, admitted(text))
+    events = run(ActionFraudWarning(), dispatcher, admitted(text, intent="fraud_report"))
     said = dispatcher.messages[0]
     lines = [f"utter_fraud_advice_{kind}" for kind in advice] or ["utter_fraud_advice_general"]
     assert chosen(said) == [head, *lines, "utter_fraud_warning_tail"]
@@ -78,7 +55,7 @@ def test_the_warning_names_the_scam_that_was_described(text, head, advice, dispa
 
 
 def test_police_or_a_court_is_not_called_customer_service_fraud(dispatcher):
-    run(ActionFraudWarning(), dispatcher, admitted("说是检察院的，要求我把存款转到监管账户接受审查"))
+    run(ActionFraudWarning(), dispatcher, admitted("说是检察院的，要求我把存款转到监管账户接受审查", intent="fraud_report"))
     first_line = dispatcher.messages[0]["text"].splitlines()[0]
     assert first_line == content.render("utter_fraud_warning_head_impersonation_authority")
     assert first_line != content.render("utter_fraud_warning_head_impersonation_service")
@@ -119,7 +96,7 @@ def test_the_warning_is_silent_without_a_scam(dispatcher):
 def test_a_question_asked_beside_the_report_is_answered_after_the_warning(dispatcher):
     ranking = [{"name": "fraud_report", "confidence": 1.0}, {"name": "ask_arrival_time", "confidence": 0.41},
                {"name": "funds_returned", "confidence": 0.12}]
-    run(ActionFraudWarning(), dispatcher, admitted("客服让我先交手续费才能退款，退款一般多久到账", ranking=ranking))
+    run(ActionFraudWarning(), dispatcher, admitted("客服让我先交手续费才能退款，退款一般多久到账", intent="fraud_report", ranking=ranking))
     warning, answer = dispatcher.messages
     assert chosen(warning)[0].startswith("utter_fraud_warning_head")
     assert answer["response"] == "utter_ask_arrival_time"
@@ -135,7 +112,7 @@ def test_a_question_asked_beside_the_report_is_answered_after_the_warning(dispat
     ],
 )
 def test_no_question_is_invented(ranking, dispatcher):
-    run(ActionFraudWarning(), dispatcher, admitted("有人让我把验证码告诉他", ranking=ranking))
+    run(ActionFraudWarning(), dispatcher, admitted("有人让我把验证码告诉他", intent="fraud_report", ranking=ranking))
     assert len(dispatcher.messages) == 1
 
 

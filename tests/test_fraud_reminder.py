@@ -13,7 +13,6 @@ read `utter_fraud_reminder` exactly once, or, when a scam was reported before
 it was due, the strong warning in its place (the warning sets the same flag);
 any other conversation reads it at most once.
 """
-import asyncio
 import re
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from rasa.core.channels.channel import UserMessage
 from actions.checks import ActionCheckAccountStatus, ActionCheckTerminalStatus, ActionCheckTransaction
 from actions.fraud_warning import ActionFraudReminder, ActionFraudWarning, question_notices
 from actions.tickets import ActionCreateTicket
-from tests.conftest import make_tracker
+from tests.helpers import heard, make_tracker, slot_events
 from xiaoan.runtime.ingress import admit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +86,7 @@ def walk(story: dict) -> tuple[int, int, bool]:
             latest = {"text": message.text, "intent": intent, "metadata": message.metadata}
             said, events = question_notices(tracker(slots, latest))
             reminders += said.count(REMINDER)
-            apply(slots, events)
+            slots.update(slot_events(events))
         elif "slot_was_set" in step:
             for entry in step["slot_was_set"]:
                 if isinstance(entry, dict):
@@ -95,14 +94,11 @@ def walk(story: dict) -> tuple[int, int, bool]:
         elif step.get("action") == REMINDER:
             reminders += 1
         elif step.get("action") in SPEAKERS:
-            from rasa_sdk.executor import CollectingDispatcher
-
-            dispatcher = CollectingDispatcher()
-            events = asyncio.run(SPEAKERS[step["action"]].run(dispatcher, tracker(slots, latest), {}))
+            dispatcher, events = heard(SPEAKERS[step["action"]], tracker(slots, latest))
             reminders += sum(m.get("response") == REMINDER for m in dispatcher.messages)
             warnings += sum(any(part.startswith("utter_fraud_warning_head") for part in m.get("composed_of") or [])
                             for m in dispatcher.messages)
-            apply(slots, events)
+            slots.update(slot_events(events))
     return reminders, warnings, failure
 
 
@@ -110,12 +106,6 @@ def tracker(slots: dict, latest: dict):
     made = make_tracker(dict(slots), text=latest.get("text", ""), intent=latest.get("intent", ""))
     made.latest_message["metadata"] = latest.get("metadata") or {}
     return made
-
-
-def apply(slots: dict, events) -> None:
-    for event in events:
-        if event.get("event") == "slot":
-            slots[event["name"]] = event["value"]
 
 
 @pytest.mark.parametrize("story", stories())

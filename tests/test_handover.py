@@ -17,20 +17,12 @@ from actions.fraud_warning import ActionFraudWarning
 from actions.handover import ActionHandOver, failed_checks, when_text
 from actions.tickets import ActionCreateTicket
 from channels.rest import staff_messages_for
-from tests.conftest import make_tracker
+from tests.helpers import make_tracker, responses_of, run
 from xiaoan import clock, content
 from xiaoan.handover import duty
 from xiaoan.handover.store import get_store
 
 PASSWORD = "correct horse battery"
-
-
-def run(action, dispatcher, tracker):
-    return asyncio.run(action.run(dispatcher, tracker, {}))
-
-
-def responses(dispatcher):
-    return [m.get("response") for m in dispatcher.messages]
 
 
 def sign_in_someone():
@@ -54,7 +46,7 @@ def test_someone_on_duty_queues_and_pauses(all_day, dispatcher):
     sign_in_someone()
     get_store().enqueue("earlier", "wechat", "fraud_report", None, None, now=1.0)
     events = run(ActionHandOver(), dispatcher, rest_tracker(ticket_id="XA1"))
-    assert responses(dispatcher) == ["utter_handover_queued"]
+    assert responses_of(dispatcher) == ["utter_handover_queued"]
     assert dispatcher.messages[0]["ahead"] == 1
     assert {"event": "pause", "timestamp": None} in events
     entry = get_store().active("u1")
@@ -63,7 +55,7 @@ def test_someone_on_duty_queues_and_pauses(all_day, dispatcher):
 
 def test_nobody_signed_in_says_so_with_the_ticket_and_does_not_pause(all_day, dispatcher):
     events = run(ActionHandOver(), dispatcher, rest_tracker())
-    assert responses(dispatcher)[0] == "utter_nobody_on_duty"
+    assert responses_of(dispatcher)[0] == "utter_nobody_on_duty"
     ticket_id = dispatcher.messages[0]["ticket_id"]
     assert ticket_id.startswith("XA") and {"event": "slot", "name": "ticket_id", "value": ticket_id,
                                            "timestamp": None} in events
@@ -78,7 +70,7 @@ def test_outside_the_hours_nobody_is_on_duty_even_if_signed_in(monkeypatch, disp
     sign_in_someone()
     with clock.fixed(datetime(2026, 12, 1, 15, 30, tzinfo=timezone.utc)):  # 23:30 in China
         run(ActionHandOver(), dispatcher, rest_tracker())
-    assert responses(dispatcher)[0] == "utter_nobody_on_duty"
+    assert responses_of(dispatcher)[0] == "utter_nobody_on_duty"
     assert dispatcher.messages[0]["when"] == content.render("utter_when_tomorrow", time="8:00")
 
 
@@ -123,14 +115,14 @@ def test_a_check_that_fails_twice_goes_to_a_person(all_day, monkeypatch, dispatc
     monkeypatch.setattr(checks.ActionCheckTerminalStatus, "find", broken)
     first = make_tracker({"terminal_id": "10000002"}, intent="inform")
     run(ActionCheckTerminalStatus(), dispatcher, first)
-    assert responses(dispatcher) == ["utter_system_busy"] and get_store().active("tester") is None
+    assert responses_of(dispatcher) == ["utter_system_busy"] and get_store().active("tester") is None
     second = make_tracker({"terminal_id": "10000002"}, intent="inform")
     second.events.extend([{"event": "action", "name": "action_check_terminal_status"},
                           {"event": "bot", "text": "busy", "metadata": {"utter_action": "utter_system_busy"}}])
     assert failed_checks(second, "action_check_terminal_status") == 1
     again = type(dispatcher)()
     run(ActionCheckTerminalStatus(), again, second)
-    assert responses(again)[:2] == ["utter_system_busy", "utter_handover_lead_check_failed"]
+    assert responses_of(again)[:2] == ["utter_system_busy", "utter_handover_lead_check_failed"]
     assert get_store().active("tester").reason == "check_failed"
 
 

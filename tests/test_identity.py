@@ -18,7 +18,7 @@ from actions.checks import ActionCheckAccountStatus, ActionCheckTerminalStatus, 
 from actions.forms import ValidateDiagnosisForm, ValidateSlotMappings
 from actions.record_access import FAILURES_PER_CONVERSATION, FAILURES_PER_IDENTITY, caller, pause_seconds
 from actions.cases import case_from_tracker
-from tests.conftest import identity_record, make_tracker
+from tests.helpers import heard, identity_record, make_tracker, responses_of, slot_events, text_of
 from xiaoan import content, identity
 from xiaoan.identity import tokens
 from xiaoan.runtime.ingress import admit, admitted_facts
@@ -36,28 +36,6 @@ def identity_secret(monkeypatch, backoffice_db):
     identity._store_for.cache_clear()
     yield
     identity._store_for.cache_clear()
-
-
-def run(action, tracker, dispatcher=None):
-    dispatcher = dispatcher or CollectingDispatcher()
-    events = asyncio.run(action.run(dispatcher, tracker, {}))
-    return dispatcher, events
-
-
-def parts(dispatcher):
-    """The responses each message was made of, in order."""
-    found = []
-    for message in dispatcher.messages:
-        found += message.get("composed_of") or [message.get("response")]
-    return found
-
-
-def text_of(dispatcher):
-    return "\n".join(m.get("text") or "" for m in dispatcher.messages)
-
-
-def slots_set(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 # ------------------------------------------------------------------ tokens
@@ -158,28 +136,28 @@ def test_the_tracker_store_never_writes_a_token_that_escaped_the_ingress():
 # ------------------------------------------------------------------ what each user gets
 
 def test_the_verified_owner_gets_their_record():
-    dispatcher, events = run(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001"))
-    assert parts(dispatcher)[0] == "utter_card_normal" and "中国工商银行" in text_of(dispatcher)
+    dispatcher, events = heard(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001"))
+    assert responses_of(dispatcher)[0] == "utter_card_normal" and "中国工商银行" in text_of(dispatcher)
 
 
 @pytest.mark.parametrize("subject", ["C0002", "M0001"])
 def test_someone_elses_card_is_answered_like_an_unknown_card(subject):
-    other, _ = run(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity=subject))
-    unknown, _ = run(ActionCheckAccountStatus(), make_tracker({"card_tail": "4321"}, identity=subject,
+    other, _ = heard(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity=subject))
+    unknown, _ = heard(ActionCheckAccountStatus(), make_tracker({"card_tail": "4321"}, identity=subject,
                                                              sender_id="another"))
-    assert parts(other)[0] == parts(unknown)[0] == "utter_card_not_found"
+    assert responses_of(other)[0] == responses_of(unknown)[0] == "utter_card_not_found"
     assert text_of(other).replace("1234", "####") == text_of(unknown).replace("4321", "####")
     assert "中国工商银行" not in text_of(other) and "50,000" not in text_of(other)
 
 
 def test_someone_elses_terminal_and_transaction_look_unknown():
-    terminal, _ = run(ActionCheckTerminalStatus(), make_tracker({"terminal_id": "10000002"}, identity="C0001"))
-    assert parts(terminal)[0] == "utter_terminal_not_found" and "示例餐馆" not in text_of(terminal)
-    own, _ = run(ActionCheckTerminalStatus(), make_tracker({"terminal_id": "10000002"}, identity="M0001"))
-    assert "示例餐馆" in text_of(own) or parts(own)[0] != "utter_terminal_not_found"
-    transaction, _ = run(ActionCheckTransaction(), make_tracker({"reference_number": "202611250005"},
+    terminal, _ = heard(ActionCheckTerminalStatus(), make_tracker({"terminal_id": "10000002"}, identity="C0001"))
+    assert responses_of(terminal)[0] == "utter_terminal_not_found" and "示例餐馆" not in text_of(terminal)
+    own, _ = heard(ActionCheckTerminalStatus(), make_tracker({"terminal_id": "10000002"}, identity="M0001"))
+    assert "示例餐馆" in text_of(own) or responses_of(own)[0] != "utter_terminal_not_found"
+    transaction, _ = heard(ActionCheckTransaction(), make_tracker({"reference_number": "202611250005"},
                                                                 identity="C0002"))
-    assert parts(transaction)[0] == "utter_transaction_not_found" and "邮政" not in text_of(transaction)
+    assert responses_of(transaction)[0] == "utter_transaction_not_found" and "邮政" not in text_of(transaction)
 
 
 @pytest.mark.parametrize("action, slots, kind, secret_detail", [
@@ -188,14 +166,14 @@ def test_someone_elses_terminal_and_transaction_look_unknown():
     (ActionCheckTransaction(), {"reference_number": "202611250005"}, "transaction", "12,000"),
 ])
 def test_an_unverified_visitor_gets_the_steps_and_how_to_sign_in_never_the_record(action, slots, kind, secret_detail):
-    dispatcher, events = run(action, make_tracker(slots, identity=None))
-    assert parts(dispatcher)[:2] == ["utter_sign_in_needed", f"utter_no_lookup_steps_{kind}"]
+    dispatcher, events = heard(action, make_tracker(slots, identity=None))
+    assert responses_of(dispatcher)[:2] == ["utter_sign_in_needed", f"utter_no_lookup_steps_{kind}"]
     assert secret_detail not in text_of(dispatcher)
-    assert slots_set(events)["sign_in_told"] is True
-    assert content.render("utter_step_not_signed_in") in slots_set(events)["steps_done"]
+    assert slot_events(events)["sign_in_told"] is True
+    assert content.render("utter_step_not_signed_in") in slot_events(events)["steps_done"]
     # said once: the next check in the conversation does not explain sign-in again
-    again, _ = run(action, make_tracker({**slots, "sign_in_told": True}, identity=None))
-    assert parts(again)[:2] == ["utter_sign_in_needed_again", f"utter_no_lookup_steps_{kind}"]
+    again, _ = heard(action, make_tracker({**slots, "sign_in_told": True}, identity=None))
+    assert responses_of(again)[:2] == ["utter_sign_in_needed_again", f"utter_no_lookup_steps_{kind}"]
 
 
 def test_an_unverified_visitor_is_not_asked_for_a_number():
@@ -219,40 +197,40 @@ def test_an_identity_that_expired_since_the_ingress_is_not_trusted():
 def test_a_refused_token_gets_a_clear_answer_once(problem, response):
     tracker = make_tracker({}, identity=None, text="你好")
     tracker.latest_message["metadata"]["xiaoan"]["identity"] = {"verified": False, "problem": problem}
-    dispatcher, events = run(ValidateSlotMappings(), tracker)
-    assert response in parts(dispatcher) and slots_set(events)["identity_refusal_told"] == problem
+    dispatcher, events = heard(ValidateSlotMappings(), tracker)
+    assert response in responses_of(dispatcher) and slot_events(events)["identity_refusal_told"] == problem
     tracker.slots["identity_refusal_told"] = problem
-    again, _ = run(ValidateSlotMappings(), tracker)
-    assert response not in parts(again)
+    again, _ = heard(ValidateSlotMappings(), tracker)
+    assert response not in responses_of(again)
 
 
 # ------------------------------------------------------------------ guessing is slowed
 
 def test_lookups_wait_after_a_few_that_found_nothing_in_a_conversation():
     for n in range(FAILURES_PER_CONVERSATION):
-        dispatcher, _ = run(ActionCheckAccountStatus(), make_tracker({"card_tail": f"000{n}"}, identity="C0001"))
-        assert parts(dispatcher)[0] == "utter_card_not_found"
-    dispatcher, events = run(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001"))
-    assert parts(dispatcher) == ["utter_lookups_paused"]  # even the user's own card waits
+        dispatcher, _ = heard(ActionCheckAccountStatus(), make_tracker({"card_tail": f"000{n}"}, identity="C0001"))
+        assert responses_of(dispatcher)[0] == "utter_card_not_found"
+    dispatcher, events = heard(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001"))
+    assert responses_of(dispatcher) == ["utter_lookups_paused"]  # even the user's own card waits
     assert f"{content.facts()['lookup_pause_minutes']}分钟" in content.render("utter_lookups_paused")
-    steps = slots_set(events)["steps_done"]
+    steps = slot_events(events)["steps_done"]
     assert any(content.render("utter_step_outcome_paused") in step for step in steps)
     tracker = make_tracker({"card_tail": "1234", "steps_done": steps}, identity="C0001")
     assert any(content.render("utter_step_outcome_paused") in step for step in case_from_tracker(tracker, False).steps_done)
     # another conversation of the same identity may still look up (below the identity's own limit)
-    other, _ = run(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001", sender_id="u2"))
-    assert parts(other)[0] == "utter_card_normal"
+    other, _ = heard(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001", sender_id="u2"))
+    assert responses_of(other)[0] == "utter_card_normal"
 
 
 def test_lookups_wait_for_an_identity_across_conversations_and_resume_after_the_pause(monkeypatch):
     for n in range(FAILURES_PER_IDENTITY):
-        run(ActionCheckAccountStatus(), make_tracker({"card_tail": f"00{n:02d}"}, identity="C0001", sender_id=f"s{n}"))
-    fresh, _ = run(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001", sender_id="new"))
-    assert parts(fresh) == ["utter_lookups_paused"]
+        heard(ActionCheckAccountStatus(), make_tracker({"card_tail": f"00{n:02d}"}, identity="C0001", sender_id=f"s{n}"))
+    fresh, _ = heard(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001", sender_id="new"))
+    assert responses_of(fresh) == ["utter_lookups_paused"]
     later = time.time() + pause_seconds() + 1
     monkeypatch.setattr("actions.record_access.time.time", lambda: later)
-    resumed, _ = run(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001", sender_id="new"))
-    assert parts(resumed)[0] == "utter_card_normal"
+    resumed, _ = heard(ActionCheckAccountStatus(), make_tracker({"card_tail": "1234"}, identity="C0001", sender_id="new"))
+    assert responses_of(resumed)[0] == "utter_card_normal"
 
 
 def test_the_ticket_records_who_was_verified():

@@ -1,31 +1,21 @@
 """The lean model load predicts exactly what Rasa's own load predicts.
 
-Loads the trained model (the newest models/*.tar.gz: `make test` trains before
-pytest) once with Rasa's `RasaModel.load` and once with `xiaoan.runtime.lean_model_load`,
+Loads the trained model (the newest models/*.tar.gz, the `trained_model` fixture: `make test`
+trains before pytest; without a model this fails) once with Rasa's `RasaModel.load` and once with `xiaoan.runtime.lean_model_load`,
 and compares every held-out parse (intent, confidence, entities) and the
 policies' predictions over the test stories' states.
 """
 from __future__ import annotations
 
 import asyncio
-import glob
-import os
 import re
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.modules.setdefault("jax", None)  # as xiaoan.runtime does
-
-
-def newest_model() -> Path:
-    models = sorted(glob.glob(str(ROOT / "models" / "*.tar.gz")), key=os.path.getmtime)
-    if not models:
-        pytest.fail("no trained model in models/: run `make train` first (make test does)")
-    return Path(models[-1])
 
 
 def held_out_texts() -> list[str]:
@@ -40,7 +30,7 @@ def held_out_texts() -> list[str]:
 CONVERSATION = ["你好", "pos机刷卡转账失败了", "终端号10000003", "提示余额不足", "卡号后四位0123", "谢谢", "再见"]
 
 
-def predictions(lean: bool) -> dict:
+def predictions(model: Path, lean: bool) -> dict:
     from rasa.core.agent import Agent
     from rasa.shared.core.events import UserUttered
 
@@ -49,7 +39,7 @@ def predictions(lean: bool) -> dict:
     if lean:
         lean_model_load.install()
     try:
-        agent = Agent.load(str(newest_model()))
+        agent = Agent.load(str(model))
     finally:
         lean_model_load.restore()
 
@@ -76,9 +66,9 @@ def predictions(lean: bool) -> dict:
     return asyncio.run(run())
 
 
-def test_lean_load_predicts_exactly_as_rasas_load():
-    rasa_load = predictions(lean=False)
-    lean = predictions(lean=True)
+def test_lean_load_predicts_exactly_as_rasas_load(trained_model):
+    rasa_load = predictions(trained_model, lean=False)
+    lean = predictions(trained_model, lean=True)
     assert len(rasa_load["parses"]) > 300
     assert lean["parses"] == rasa_load["parses"]
     assert lean["policy"] == rasa_load["policy"]

@@ -38,6 +38,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(model_inputs, "ROOT", tmp_path)
     monkeypatch.setattr(model_inputs, "MODELS", tmp_path / "models")
     monkeypatch.setattr(model_inputs, "RECORD", tmp_path / "models" / ".inputs")
+    monkeypatch.setattr(model_inputs, "LISTING", tmp_path / "models" / ".inputs.files")
     return tmp_path
 
 
@@ -115,3 +116,71 @@ def test_the_training_command_is_an_input(project: Path) -> None:
     model_inputs.main(["--record", "--salt", "train --augmentation 0"])
     assert model_inputs.main(["--check", "--salt", "train --augmentation 0"]) == 0
     assert model_inputs.main(["--check", "--salt", "train --augmentation 20"]) == 1
+
+
+@pytest.mark.parametrize("cache", ["data/nlu/.ipynb_checkpoints/smalltalk-checkpoint.yml",
+                                   "data/.hypothesis/examples/3f2a/9c1d", "xiaoan/components/.mypy_cache/tokenizer.py"])
+def test_a_tools_hidden_folder_is_not_an_input(project: Path, cache: str) -> None:
+    """A cache a tool writes inside data/ or xiaoan/ (named by a hidden folder, its files not) moves nothing."""
+    add_model(project, "a.tar.gz")
+    model_inputs.main(["--record"])
+    (project / cache).parent.mkdir(parents=True)
+    (project / cache).write_text("written by a tool\n", encoding="utf-8")
+    assert model_inputs.main(["--check"]) == 0
+
+
+def test_a_failed_check_names_the_file_that_moved(project: Path, capsys: pytest.CaptureFixture) -> None:
+    add_model(project, "a.tar.gz")
+    model_inputs.main(["--record", "--salt", "train"])
+    (project / "data" / "nlu" / "smalltalk.yml").write_text("- 您好\n", encoding="utf-8")
+    (project / "data" / "nlu" / "new.yml").write_text("- 在吗\n", encoding="utf-8")
+    (project / "data" / "dict" / "pos.txt").unlink()
+    capsys.readouterr()
+    assert model_inputs.main(["--check", "--salt", "train"]) == 1
+    said = capsys.readouterr().err
+    assert "~data/nlu/smalltalk.yml" in said and "+data/nlu/new.yml" in said and "-data/dict/pos.txt" in said
+
+
+@pytest.mark.parametrize("setup, reason", [
+    (lambda project: None, "no model in models/"),
+    (lambda project: add_model(project, "a.tar.gz"), "no record"),
+])
+def test_a_failed_check_says_why(project: Path, capsys: pytest.CaptureFixture, setup, reason: str) -> None:
+    setup(project)
+    assert model_inputs.main(["--check"]) == 1
+    assert reason in capsys.readouterr().err
+
+
+def test_a_changed_training_command_is_named(project: Path, capsys: pytest.CaptureFixture) -> None:
+    add_model(project, "a.tar.gz")
+    model_inputs.main(["--record", "--salt", "train --augmentation 0"])
+    assert model_inputs.main(["--check", "--salt", "train --augmentation 20"]) == 1
+    assert "the training command" in capsys.readouterr().err
+
+
+def test_an_input_moved_by_training_itself_is_named_as_such(project: Path, capsys: pytest.CaptureFixture) -> None:
+    """make takes the hash before training and records after: if training wrote an input, record says so
+    at once and the next check says the files match the listing but the hash does not."""
+    model_inputs.main(["--hash"])
+    before = capsys.readouterr().out.strip()
+    (project / "config.yml").write_text("threshold: 0.3\n# written by training\n", encoding="utf-8")
+    add_model(project, "a.tar.gz")
+    model_inputs.main(["--record", before])
+    assert "changed while training ran" in capsys.readouterr().err
+    assert model_inputs.main(["--check"]) == 1
+    assert "changed while training ran" in capsys.readouterr().err
+
+
+def test_the_projects_hash_depends_on_content_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This checkout's inputs copied elsewhere (another absolute path, fresh mtimes, another working folder)
+    hash the same: nothing but the files' paths inside the project and their bytes counts."""
+    here = model_inputs.inputs_hash("salt")
+    assert model_inputs.inputs_hash("salt") == here
+    copy = tmp_path / "clone"
+    for path in model_inputs.input_files():
+        target = copy / path.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    monkeypatch.setattr(model_inputs, "ROOT", copy)
+    monkeypatch.chdir(tmp_path)
+    assert model_inputs.inputs_hash("salt") == here

@@ -11,14 +11,13 @@ tests/test_content.py (test_no_response_code_text_states_a_figure_itself).
 """
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 import yaml
 
 from actions.error_codes import CHECK_INVITES, ActionExplainErrorCode
 from actions.lookup_tables import CHECK_KINDS, code_texts, lookup_code, response_codes
-from tests.conftest import ROOT, make_tracker
+from tests.helpers import ROOT, chosen, make_tracker, run, slot_events
 from xiaoan import content
 from xiaoan.text.identifiers import clean_identifier
 
@@ -46,18 +45,6 @@ ROUTING = {
     # the issuer's or the network's systems: nothing of ours to look up
     "00": "none", "90": "none", "91": "none", "92": "none", "A1": "none",
 }
-
-
-def run(action, dispatcher, tracker):
-    return asyncio.run(action.run(dispatcher, tracker, {}))
-
-
-def slot_events(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-
-
-def chosen(message):
-    return message.get("composed_of") or [message["response"]]
 
 
 # -- the table's shape --------------------------------------------------------------------

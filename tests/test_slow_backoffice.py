@@ -10,8 +10,8 @@ from actions import backoffice
 from actions.backoffice.delayed import DelayedBackOffice
 from actions.checks import ActionCheckTerminalStatus
 from actions.tickets import ActionCreateTicket
+from tests.helpers import make_tracker, texts_of
 from xiaoan.names import BUSY_RESPONSE as BUSY
-from tests.conftest import make_tracker, texts_of
 
 
 def slow(monkeypatch, delay: str, timeout: str = "") -> None:

@@ -61,7 +61,7 @@ def api() -> Iterator[WeChatApiStandIn]:
 
 
 @pytest.fixture(scope="module")
-def stack(api: WeChatApiStandIn) -> Iterator[Stack]:
+def stack(api: WeChatApiStandIn, trained_model: Path) -> Iterator[Stack]:  # the servers load models/
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
     servers = Stack(api)

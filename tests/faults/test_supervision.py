@@ -198,7 +198,7 @@ class Terminal:
 
 
 @pytest.fixture(scope="module")
-def make_run() -> Iterator[Terminal]:
+def make_run(trained_model: Path) -> Iterator[Terminal]:  # its Rasa server loads models/
     shutil.rmtree(RUN_DIR, ignore_errors=True)
     environment = {**os.environ, **RUN, "XIAOAN_RUN_DIR": str(RUN_DIR), "PYTHONUNBUFFERED": "1"}
     environment.pop("RASA_AUTH_TOKEN", None)

@@ -21,10 +21,7 @@ from tests.clients import identity_token
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
 TOKEN = os.environ.get("WECHAT_TOKEN", "")
 
-pytestmark = pytest.mark.skipif(
-    (os.environ.get("XIAOAN_LIVE_TESTS") or "").lower() not in ("1", "true", "yes", "on"),
-    reason="live channel tests: set XIAOAN_LIVE_TESTS=1 with the servers running (make test-live)",
-)
+pytestmark = pytest.mark.live
 
 
 def rest(sender: str, message: str, identity: str | None = None) -> list[dict]:

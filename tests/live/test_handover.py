@@ -30,10 +30,7 @@ WECHAT_TOKEN = os.environ.get("WECHAT_TOKEN", "")
 PASSWORD = "live-test-" + uuid.uuid4().hex[:12]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-pytestmark = pytest.mark.skipif(
-    (os.environ.get("XIAOAN_LIVE_TESTS") or "").lower() not in ("1", "true", "yes", "on"),
-    reason="live hand-over tests: set XIAOAN_LIVE_TESTS=1 with the servers running (make test-live)",
-)
+pytestmark = pytest.mark.live
 
 
 def make_staff(role: str = "agent") -> str:

@@ -25,10 +25,7 @@ WECHAT_TOKEN = os.environ.get("WECHAT_TOKEN", "")
 ASK = "卡被冻结了转不了，卡号尾号1234"  # card 1234: C0001's, 中国工商银行, balance 50,000.00
 DETAILS = ("中国工商银行", "50,000", "50000")
 
-pytestmark = pytest.mark.skipif(
-    (os.environ.get("XIAOAN_LIVE_TESTS") or "").lower() not in ("1", "true", "yes", "on"),
-    reason="live identity tests: set XIAOAN_LIVE_TESTS=1 with the servers running (make test-live)",
-)
+pytestmark = pytest.mark.live
 
 
 def first_line(response: str) -> str:

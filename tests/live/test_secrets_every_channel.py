@@ -28,10 +28,7 @@ from tests.live.test_channels import RASA_URL, rest, text_message, wechat_post
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = pytest.mark.skipif(
-    (os.environ.get("XIAOAN_LIVE_TESTS") or "").lower() not in ("1", "true", "yes", "on"),
-    reason="live tests: set XIAOAN_LIVE_TESTS=1 with the servers running (make test-live)",
-)
+pytestmark = pytest.mark.live
 
 SECRETS_BY_CHANNEL: Dict[str, Dict[str, str]] = {
     "rest": {"card": "6222021111222233334", "pin": "318274", "code": "590613"},

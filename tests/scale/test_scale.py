@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 from xml.etree import ElementTree
 
@@ -59,7 +60,7 @@ def relays() -> Iterator[Relays]:
 
 
 @pytest.fixture(scope="module")
-def stack(relays: Relays) -> Iterator[ScaleStack]:
+def stack(relays: Relays, trained_model: Path) -> Iterator[ScaleStack]:  # its Rasa servers load models/
     # XIAOAN_SCALE_LOCK_STORE=stock runs the same tests on Rasa's own RedisLockStore
     servers = ScaleStack(lock_store=os.environ.get("XIAOAN_SCALE_LOCK_STORE", "atomic"),
                          routes={RELAYED: {"postgres": relays.postgres.address, "redis": relays.redis.address}})
