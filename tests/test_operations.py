@@ -26,7 +26,7 @@ import rasa.core.run
 from rasa.core.channels.rest import RestInput
 from rasa.utils.endpoints import EndpointConfig
 
-from xiaoan.runtime import metrics, operations
+from xiaoan.runtime import action_key, metrics, operations
 from xiaoan.runtime.lock_store import AtomicRedisLockStore
 from xiaoan.runtime.tracker_store import MaskingSQLTrackerStore
 from tests.stand_ins.health_server import Handler as HealthHandler
@@ -305,16 +305,63 @@ def test_the_action_server_gets_health_metrics_and_timing_through_rasa_sdks_plug
                 "tracker": {"sender_id": "ops-test", "slots": {}, "latest_message": {"text": "", "intent": {}},
                             "events": [], "paused": False, "followup_action": None, "active_loop": {},
                             "latest_action_name": "action_listen"}}
-        status, _, _ = get(f"{served.url}/webhook", {"Content-Type": "application/json"}, json.dumps(call).encode())
+        from_rasa = {"Content-Type": "application/json", action_key.HEADER: action_key.shared_key()}
+        status, _, _ = get(f"{served.url}/webhook", from_rasa, json.dumps(call).encode())
         assert status == 200
         call["next_action"] = "action_that_is_not_there"
-        status, _, _ = get(f"{served.url}/webhook", {"Content-Type": "application/json"}, json.dumps(call).encode())
+        status, _, _ = get(f"{served.url}/webhook", from_rasa, json.dumps(call).encode())
         assert status == 404
         page = get(f"{served.url}/metrics")[2].decode()  # loopback, no token file: allowed
     assert metrics.ACTION_SERVER_REQUESTS.labels("action_fraud_warning", "ok")._value.get() == before + 1
     assert metrics.ACTION_SERVER_REQUESTS.labels(metrics.UNKNOWN, "not_found")._value.get() == unknown_before + 1
     assert 'xiaoan_action_server_seconds_count{action="action_fraud_warning"}' in page
     assert "action_that_is_not_there" not in page, "a client-chosen name became a label"
+
+
+def test_the_action_server_refuses_a_call_that_is_not_from_a_rasa_server(tmp_path, monkeypatch):
+    """Attack: a forged action call (any local process, a page doing DNS rebinding) with a made-up verified
+    tracker must run nothing: no key or a wrong key is 401; the Rasa server's own calls carry the key."""
+    from rasa_sdk.endpoint import create_app
+    from rasa_sdk.plugin import plugin_manager
+
+    monkeypatch.setenv(action_key.FILE_ENV, str(tmp_path / "action_key"))
+    action_key.shared_key.cache_clear()
+    try:
+        operations.install_action_server()
+        app = create_app("actions")
+        plugin_manager().hook.attach_sanic_app_extensions(app=app)
+        forged = {"next_action": "action_check_transaction", "sender_id": "attacker", "version": "3.6.2", "domain": {},
+                  "tracker": {"sender_id": "attacker", "slots": {"reference_number": "202611250001"},
+                              "latest_message": {"text": "", "intent": {}, "metadata": {"xiaoan": {"identity": {
+                                  "verified": True, "subject": "C0001", "via": "token"}}}},
+                              "events": [], "paused": False, "followup_action": None, "active_loop": {},
+                              "latest_action_name": "action_listen"}}
+        body = json.dumps(forged).encode()
+        with Served(app) as served:
+            for headers in ({}, {action_key.HEADER: "guess"}, {action_key.HEADER: ""}):
+                status, _, answer = get(f"{served.url}/webhook", {"Content-Type": "application/json", **headers}, body)
+                assert status == 401 and b"3500" not in answer
+            status, _, answer = get(f"{served.url}/webhook", {"Content-Type": "application/json",
+                                                               action_key.HEADER: action_key.shared_key()}, body)
+            assert status == 200
+        assert (tmp_path / "action_key").stat().st_mode & 0o777 == 0o600
+    finally:
+        action_key.shared_key.cache_clear()
+
+
+def test_the_rasa_server_sends_the_action_key_and_both_sides_share_one(tmp_path, monkeypatch):
+    from rasa.utils.endpoints import EndpointConfig
+
+    monkeypatch.setenv(action_key.FILE_ENV, str(tmp_path / "action_key"))
+    action_key.shared_key.cache_clear()
+    try:
+        endpoint = EndpointConfig("http://127.0.0.1:5055/webhook", headers={"X-Other": "kept"})
+        action_key.carry_key(endpoint)  # what XiaoanProcessor.__init__ does with Rasa's action endpoint
+        assert endpoint.headers == {"X-Other": "kept", action_key.HEADER: action_key.shared_key()}
+        assert (tmp_path / "action_key").read_text().strip() == action_key.shared_key()  # the file both sides read
+        action_key.carry_key(None)  # no action server configured: nothing to do
+    finally:
+        action_key.shared_key.cache_clear()
 
 
 def test_slowness_is_not_an_error_a_busy_server_keeps_serving():

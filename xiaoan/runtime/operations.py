@@ -27,6 +27,7 @@ from typing import Any, Dict, Optional
 
 import pluggy
 
+import xiaoan.runtime.action_key as action_key
 import xiaoan.runtime.health as health
 import xiaoan.runtime.logs as logs
 import xiaoan.runtime.metrics as metrics
@@ -127,6 +128,16 @@ def attach_action_server(app: Any) -> None:
     health.attach(app, readiness)
     metrics.attach(app, metrics.ACTION_REGISTRY, token_from_file())
 
+    async def only_from_rasa(request: Any) -> Any:
+        """An action call without the deployment's key (xiaoan/runtime/action_key.py) is refused: 401."""
+        if request.path.rstrip("/") == "/webhook" and not action_key.is_from_rasa(request.headers.get(action_key.HEADER)):
+            from sanic import response
+
+            logs.log_event(logger, logging.WARNING, "action.refused", reason="no action key",
+                           address=getattr(request, "remote_addr", None) or getattr(request, "ip", None))
+            return response.json({"error": "unauthorized"}, status=401)
+        return None
+
     async def started(request: Any) -> None:
         if request.path == "/webhook":
             request.ctx.xiaoan_started = time.perf_counter()
@@ -147,6 +158,8 @@ def attach_action_server(app: Any) -> None:
             outcome=outcome, status=response.status, duration_ms=round(seconds * 1000, 1),
         )
 
+    action_key.shared_key()  # made (or read) at start-up, not on the first call
+    app.register_middleware(only_from_rasa, "request")
     app.register_middleware(started, "request")
     app.register_middleware(finished, "response")
 

@@ -213,7 +213,8 @@ def _expect_tracker_store_save() -> None:
 
 def _expect_processor_attributes_read() -> None:
     expect_attributes("rasa.core.processor:MessageProcessor", ["_send_bot_messages"])
-    expect_sets("rasa.core.processor:MessageProcessor.__init__", ["domain", "tracker_store", "lock_store"])
+    expect_sets("rasa.core.processor:MessageProcessor.__init__", ["domain", "tracker_store", "lock_store", "action_endpoint"])
+    expect_sets("rasa.utils.endpoints:EndpointConfig.__init__", ["headers"])  # the action key rides on it
 
 
 def _expect_engineio_internals() -> None:

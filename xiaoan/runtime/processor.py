@@ -32,6 +32,7 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.trackers import DialogueStateTracker
 
+import xiaoan.runtime.action_key as action_key
 import xiaoan.runtime.metrics as metrics
 from xiaoan.runtime.busy import BUSY_POLICY, GuardedAction, talks_to_action_server
 from xiaoan.runtime.ingress import admit
@@ -45,6 +46,7 @@ class XiaoanProcessor(MessageProcessor):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        action_key.carry_key(self.action_endpoint)  # the action server serves only calls that carry the key
         # a tracker loaded for the replay check, handed to Rasa's own load of the same message
         self._loaded: Dict[Text, DialogueStateTracker] = {}
 
