@@ -64,7 +64,7 @@ staff-user: install
 # secret, verified by the same ingress as every channel); without ID, as an anonymous visitor.
 LOCAL_IDENTITY = $(if $(ID),XIAOAN_IDENTITY_SECRET_FILE=$${XIAOAN_IDENTITY_SECRET_FILE:-var/identity_secret} XIAOAN_LOCAL_IDENTITY=$$($(BIN)/python -m xiaoan.identity token --id "$(ID)"))
 shell: train
-	$(LOCAL_IDENTITY) $(RASA) shell --endpoints endpoints.yml
+	$(LOCAL_IDENTITY) $(RASA) shell -i 127.0.0.1 --endpoints endpoints.yml
 
 interactive: train
 	$(LOCAL_IDENTITY) $(RASA) interactive --endpoints endpoints.yml

@@ -9,8 +9,10 @@ with back-off if it keeps dying at once, and the health watch restarts one
 that stops answering. The terminal shows a person what happens, one line per
 message or event; the servers' own logs are JSON lines in var/*.log.
 
-Rasa binds `RASA_HOST` (127.0.0.1 by default). Its HTTP API is on, so any
-other address needs `RASA_AUTH_TOKEN`, or the start is refused. WeChat settings
+Rasa binds `RASA_HOST` (127.0.0.1 by default). Its HTTP API is on and always
+needs a token, loopback included: `RASA_AUTH_TOKEN`, else a random one kept in
+`var/supervisor/auth_token` (0600); any address but loopback needs
+`RASA_AUTH_TOKEN` set, or the start is refused. WeChat settings
 come from the environment (unset: the channel refuses every request); with a
 command, `WECHAT_TOKEN` defaults to a test token so the live tests can sign.
 The staff console (console/) listens on `CONSOLE_PORT` (8090); every process
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +77,19 @@ class LocalSet:
         self.own_folder = bool(custom)
         self.work = self.var / ("supervisor" + log_suffix)
         self.log_suffix = log_suffix
+
+    def token_file(self) -> Path:
+        """The HTTP API's token in a 0600 file: RASA_AUTH_TOKEN if set, else the one made for an earlier run, else
+        a new random one."""
+        path = self.work / "auth_token"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        token = self.token or (path.read_text(encoding="utf-8").strip() if path.exists() else "") \
+            or secrets.token_urlsafe(24)
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        path.write_text(token, encoding="utf-8")
+        self.token = token
+        return path
 
     @property
     def rasa_url(self) -> str:
@@ -134,11 +150,9 @@ class LocalSet:
         rasa_env["WEB_PORT"] = str(self.web_port)
         rasa_env.update(self.handover_env())
         rasa_env.update(self.identity_env())
-        if self.token:  # in a 0600 file, not on the command line
-            token_file = self.work / "auth_token"
-            token_file.write_text(self.token, encoding="utf-8")
-            token_file.chmod(0o600)
-            rasa_env["XIAOAN_AUTH_TOKEN_FILE"] = str(token_file)
+        # The HTTP API always needs a token, loopback included (any local process or a DNS-rebinding page
+        # reaches loopback): RASA_AUTH_TOKEN, else a random one kept in a 0600 file, never on a command line.
+        rasa_env["XIAOAN_AUTH_TOKEN_FILE"] = str(self.token_file())
         actions_env = {"SANIC_HOST": "127.0.0.1", "SANIC_KEEP_ALIVE_TIMEOUT": "75"}
         if self.own_folder:
             actions_env["XIAOAN_BACKOFFICE_URL"] = f"sqlite:///{self.var / 'backoffice.db'}"
@@ -205,6 +219,8 @@ def banner(servers: LocalSet, display: TerminalDisplay) -> str:
   Staff:  {servers.console_url}/   (staff console; first account: make staff-user NAME=<name> ROLE=supervisor,
           password from STAFF_PASSWORD or asked for; no account exists until one is made)
   WeChat: http://{host}:{rasa_port}/webhooks/wechat/webhook   (set WECHAT_TOKEN etc.)
+  API:    http://{host}:{rasa_port}/conversations/<id>/tracker?token=…   (Rasa's HTTP API: the token is in
+          {servers.work / 'auth_token'}, readable by this user only)
   Shell:  make shell        (in another terminal)
   Health: {servers.rasa_url}/health/live, /health/ready   Metrics: {servers.rasa_url}/metrics
   Logs:   {servers.log('rasa')}, {servers.log('actions')}, {servers.log('web')} (JSON lines)
@@ -241,7 +257,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     if command:
         try:
-            environment = {**os.environ, "RASA_URL": servers.rasa_url, "WEB_URL": servers.web_url,
+            environment = {**os.environ, "RASA_AUTH_TOKEN": servers.token or "", "RASA_URL": servers.rasa_url, "WEB_URL": servers.web_url,
                            "CONSOLE_URL": servers.console_url, "RASA_LOG": str(servers.log("rasa")),
                            "ACTIONS_LOG": str(servers.log("actions")), **servers.handover_env(),
                            **servers.identity_env()}

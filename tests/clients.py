@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import urllib.error
 import urllib.request
@@ -58,9 +59,22 @@ def said(messages: List[Dict[str, Any]]) -> str:
     return "\n".join(m.get("text") or "" for m in messages)
 
 
+def api_token() -> Optional[str]:
+    """The HTTP API's token the servers under test use: RASA_AUTH_TOKEN (ops.local sets it for the command it
+    runs), else the file XIAOAN_AUTH_TOKEN_FILE names."""
+    token = os.environ.get("RASA_AUTH_TOKEN")
+    path = os.environ.get("XIAOAN_AUTH_TOKEN_FILE")
+    if not token and path and os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            token = handle.read().strip()
+    return token or None
+
+
 def tracker(base_url: str, sender: str, token: Optional[str] = None) -> Dict[str, Any]:
-    """The stored conversation (needs ``--enable-api``; ``token`` when it has one)."""
+    """The stored conversation through Rasa's HTTP API (needs ``--enable-api`` and its token: `api_token()` unless
+    given)."""
     url = f"{base_url}/conversations/{quote(sender, safe='')}/tracker"
+    token = token or api_token()
     if token:
         url += f"?token={quote(token)}"
     with urllib.request.urlopen(url, timeout=30) as response:

@@ -392,3 +392,18 @@ def test_slowness_is_not_an_error_a_busy_server_keeps_serving():
     assert first == (True, False, "slow answer")
     assert second[0] is False and second[1] is False and "no answer" in second[2]
     assert third == (False, True, "ConnectionRefusedError")
+
+
+def test_a_server_with_a_local_identity_answers_its_own_machine_only():
+    """Attack: `make interactive ID=C0001` runs Rasa on 0.0.0.0 (hard-coded by Rasa) with that identity for its
+    shell; a neighbour on the network must get nothing from it."""
+    from types import SimpleNamespace
+
+    def request(peer: str) -> SimpleNamespace:
+        return SimpleNamespace(conn_info=SimpleNamespace(client_ip=peer))
+
+    refused = asyncio.run(operations.loopback_only(request("192.0.2.7")))
+    assert refused is not None and refused.status == 403
+    assert asyncio.run(operations.loopback_only(request("127.0.0.1"))) is None
+    assert asyncio.run(operations.loopback_only(request("::1"))) is None
+    assert asyncio.run(operations.loopback_only(SimpleNamespace(conn_info=None))).status == 403

@@ -200,3 +200,26 @@ def test_a_second_start_in_a_running_folder_is_refused_and_stops_nothing(tmp_pat
         _new_supervisor_works(running)
     finally:
         assert running.stop() == []
+
+
+def test_make_run_always_gives_the_http_api_a_token_in_a_private_file(tmp_path, monkeypatch):
+    """Attack: with make run, Rasa's HTTP API read any conversation and wrote events without a token (loopback is
+    reachable by any local process and by a DNS-rebinding page). Now a token is always set, never on a command line."""
+    from ops.local import LocalSet
+
+    monkeypatch.delenv("RASA_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("XIAOAN_RUN_DIR", str(tmp_path))
+    first = LocalSet()
+    programs = {p.name: p for p in first.programs()}
+    token_file = Path(programs["rasa"].env["XIAOAN_AUTH_TOKEN_FILE"])
+    token = token_file.read_text(encoding="utf-8").strip()
+    assert len(token) >= 24 and token_file.stat().st_mode & 0o777 == 0o600
+    assert programs["console"].env["XIAOAN_AUTH_TOKEN_FILE"] == str(token_file)  # the staff route's bearer
+    assert all(token not in " ".join(p.argv) for p in programs.values())
+    again = LocalSet()
+    again.programs()
+    assert again.token == token  # the same token for the next run: scripts keep working
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "deployment-token-0123456789")
+    chosen = LocalSet()
+    chosen.programs()
+    assert Path(token_file).read_text(encoding="utf-8").strip() == "deployment-token-0123456789"

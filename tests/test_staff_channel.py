@@ -77,3 +77,19 @@ def test_a_held_conversation_never_starts_a_new_session():
     assert not processor._has_session_expired(tracker)
     tracker.update(ConversationResumed())
     assert processor._has_session_expired(tracker)
+
+
+def test_the_staff_route_needs_the_api_token_whoever_calls():
+    """Attack: behind make scale's nginx every caller is 127.0.0.1, so an address proves nothing; without a
+    token configured the route refuses everyone, and with one it needs it as a bearer token."""
+    from types import SimpleNamespace
+
+    from channels.staff import authorised
+
+    def request(ip: str, authorization: str = "") -> SimpleNamespace:
+        return SimpleNamespace(ip=ip, headers={"authorization": authorization} if authorization else {})
+
+    assert not authorised(request("127.0.0.1"), None)
+    assert not authorised(request("127.0.0.1"), "s3cret")
+    assert not authorised(request("127.0.0.1", "Bearer guess"), "s3cret")
+    assert authorised(request("203.0.113.9", "Bearer s3cret"), "s3cret")

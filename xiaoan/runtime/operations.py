@@ -79,6 +79,28 @@ def attach_rasa_server(app: Any, token: Optional[str]) -> None:
     health.attach(app, readiness, gate_messages=True)
     app.register_listener(session.close, "after_server_stop")
     metrics.attach(app, metrics.RASA_REGISTRY, token)
+    if os.environ.get(LOCAL_IDENTITY_ENV):
+        app.register_middleware(loopback_only, "request")
+
+
+LOCAL_IDENTITY_ENV = "XIAOAN_LOCAL_IDENTITY"
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+async def loopback_only(request: Any) -> Any:
+    """A server that speaks as a local identity (`make shell` / `make interactive ID=…`) answers this machine only.
+
+    `rasa interactive` listens on every interface (Rasa hard-codes 0.0.0.0) with its API open; with a verified
+    identity in its environment, anyone on the network could have read that customer's records through it.
+    The peer is the TCP peer (`request.conn_info`): such a server never sits behind a proxy.
+    """
+    peer = getattr(getattr(request, "conn_info", None), "client_ip", None) or ""
+    if peer not in LOOPBACK:
+        from sanic import response
+
+        logs.log_event(logger, logging.WARNING, "request.refused", reason="local identity, remote peer")
+        return response.json({"error": "this server answers its own machine only"}, status=403)
+    return None
 
 
 def install_rasa_server() -> None:
