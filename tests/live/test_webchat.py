@@ -134,7 +134,7 @@ def _settle(page, quiet_ms: int = 2500) -> None:
 
 
 def _session_id(page) -> str:
-    return page.evaluate("JSON.parse(localStorage.getItem('chat_session') || '{}').session_id")
+    return page.evaluate("JSON.parse(sessionStorage.getItem('chat_session') || '{}').session_id")
 
 
 def _user_events(session_id: str) -> List[dict]:
@@ -206,7 +206,7 @@ def test_chat_page_talks_to_xiaoan(browser) -> None:
 
     # 4. Rasa got the page's customData as message metadata, on the socketio channel
     session_id = _session_id(page)
-    assert session_id, "rasa-webchat keeps its session in localStorage['chat_session']"
+    assert session_id, "rasa-webchat keeps its session in sessionStorage['chat_session']"
     said = _user_events(session_id)
     texts = [e["text"] for e in said]
     assert texts[:2] == ["/greet", "刷卡没成功"] and "POS机一直提示通讯失败" in texts, said
@@ -222,7 +222,7 @@ def test_chat_page_talks_to_xiaoan(browser) -> None:
     page.screenshot(path=str(SCREENSHOTS / "webchat-desktop.png"))
     transcript = _texts(page, MESSAGE)
 
-    # 5. a reload keeps the conversation (params.storage: "local") and greets no one twice
+    # 5. a reload keeps the conversation (params.storage: "session", this tab only) and greets no one twice
     page.reload(wait_until="load")
     page.locator(BOT).first.wait_for(timeout=BOT_TIMEOUT_MS)
     page.wait_for_function(
@@ -239,7 +239,17 @@ def test_chat_page_talks_to_xiaoan(browser) -> None:
     # the reloaded page is still connected to the same conversation
     assert _say(page, "谢谢"), "no answer after the reload"
 
-    # 6. the same conversation on a phone-sized screen
+    # 5b. a shared shop computer: the next person's new tab starts empty, nothing of this conversation shows
+    other_tab = context.new_page()
+    other_tab.goto(_page_url(), wait_until="load")
+    other_tab.locator(BOT).first.wait_for(timeout=BOT_TIMEOUT_MS)
+    _settle(other_tab)
+    assert _session_id(other_tab) != session_id
+    assert not set(_texts(other_tab, MESSAGE)) & {t for t in transcript if "终端" in t or "谢谢" in t}
+    other_tab.close()
+
+    # 6. the same conversation on a phone-sized screen (this tab's session carried over, as a phone's own tab)
+    stored = page.evaluate("() => window.sessionStorage.getItem('chat_session')")
     phone = browser.new_context(
         viewport=PHONE,
         device_scale_factor=2,
@@ -249,6 +259,7 @@ def test_chat_page_talks_to_xiaoan(browser) -> None:
         timezone_id=BROWSER_ZONE,
         storage_state=context.storage_state(),
     )
+    phone.add_init_script(f"window.sessionStorage.setItem('chat_session', {json.dumps(stored)});")
     small = phone.new_page()
     small.on("pageerror", lambda e: errors.append(str(e)))
     small.goto(_page_url(), wait_until="load")

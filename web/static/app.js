@@ -132,7 +132,7 @@
   if (newChat) {
     newChat.addEventListener("click", function () {
       try {
-        window.localStorage.removeItem(SESSION_KEY);
+        window.sessionStorage.removeItem(SESSION_KEY);
       } catch (e) {
         /* storage disabled: nothing to clear */
       }
@@ -180,7 +180,9 @@
       showFullScreenButton: false,
       hideWhenNotConnected: false,
       showMessageDate: false,
-      params: { storage: "local" },
+      // The conversation lives in this tab only (sessionStorage): on a shop's shared computer the next person's
+      // new tab or window starts empty, and closing the tab forgets the answers (amounts, records) it held.
+      params: { storage: "session" },
       customMessageDelay: function (message) {
         var delay = 15 * String(message || "").length;
         return Math.max(300, Math.min(delay, 1200));
