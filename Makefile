@@ -40,7 +40,7 @@ $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON310) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip==24.2"
 	$(BIN)/pip install --quiet -r requirements.txt
-	@mkdir -p var results models
+	@mkdir -p var results models && chmod 700 var
 	@touch $(STAMP)
 
 # Trains only when what a model is made from changed (scripts/model_inputs.py: Rasa 3 itself would

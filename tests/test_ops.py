@@ -223,3 +223,14 @@ def test_make_run_always_gives_the_http_api_a_token_in_a_private_file(tmp_path, 
     chosen = LocalSet()
     chosen.programs()
     assert Path(token_file).read_text(encoding="utf-8").strip() == "deployment-token-0123456789"
+
+
+def test_what_the_processes_write_is_the_users_only(tmp_path):
+    """Attack: var/*.db (conversations, tickets, staff accounts) were world-readable; every supervised process now
+    runs with umask 077, so another user of the machine reads none of it."""
+    from ops.supervisor_config import Program, SupervisorConfig
+
+    program = Program(name="demo", label="demo", argv=["sleep", "1"], log=tmp_path / "demo.log")
+    text = SupervisorConfig(tmp_path, [program], name="t").render()
+    supervisord, _, programs = text.partition("[program:demo]")
+    assert "umask=077" in supervisord.split("[supervisord]")[1] and "umask=077" in programs
