@@ -3,7 +3,7 @@ address, a forged X-Forwarded-For, a cross-site text/plain post, a cookie sent o
 
 Every attack runs against the real aiohttp app (tests/test_console.py's `run`), or the store from many
 threads, on SQLite; the parallel-guess test also on PostgreSQL when 127.0.0.1:5432 (db `test`) answers.
-Hashes here are cheap (`cheap_hashes`): the cost itself is tests/test_passwords.py's.
+Hashes here are cheap (tests/test_console.py: `cheap_hashes`, autouse): the cost itself is tests/test_passwords.py's.
 """
 from __future__ import annotations
 
@@ -18,20 +18,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from console.delivery import RasaLink
 from console.server import COOKIE, Console
-from tests.test_console import PASSWORD, run, stores  # noqa: F401 - `stores` is the fixture `run` uses
-from xiaoan.handover import passwords, staff as staff_module
+from tests.test_console import PASSWORD, cheap_hashes, run, stores  # noqa: F401 - the fixtures these tests use
+from xiaoan.handover import staff as staff_module
 from xiaoan.handover.staff import LOCK_AFTER_FAILURES
 from xiaoan.handover.store import HandoverStore
 
 PARALLEL_GUESSES = 12
 POSTGRES_URL = os.environ.get("XIAOAN_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashes(monkeypatch):
-    """Test-only: a cheap scrypt cost so that many accounts and guesses stay fast (never set in production)."""
-    monkeypatch.setattr(passwords, "COST", passwords.Cost(n=2 ** 10, r=8, p=1) if hasattr(passwords, "Cost")
-                        else None, raising=False)
 
 
 def login(client: TestClient, username: str, password: str, **headers: str):
