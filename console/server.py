@@ -45,6 +45,7 @@ from aiohttp import web
 from console.delivery import Delivery, RasaLink, rasa_token
 from console.transcripts import SCENARIOS, Transcripts, dashboard, nlu_yaml, stories_yaml, tracker_store_url
 from xiaoan import clock
+from xiaoan.handover import passwords
 from xiaoan.handover.queue import Handover
 from xiaoan.handover.sessions import SESSION_ABSOLUTE_S, Session
 from xiaoan.handover.staff import ADDRESS_LOCK_S, LOCK_S, UNKNOWN_ADDRESS
@@ -203,6 +204,7 @@ class Console:
 
     async def _start(self, _: web.Application) -> None:
         self.delivery.start()
+        await in_thread(passwords.dummy_hash)  # made now, so the first unknown name takes no longer than others
 
     async def _stop(self, _: web.Application) -> None:
         await self.delivery.stop()

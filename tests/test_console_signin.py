@@ -231,3 +231,76 @@ def test_the_cookie_is_secure_off_loopback(stores, monkeypatch, host):  # noqa: 
 def test_the_cookie_on_loopback_is_secure_only_when_asked(stores, monkeypatch, host):  # noqa: F811
     assert not cookie_after_sign_in(stores, monkeypatch, host)["secure"]
     assert cookie_after_sign_in(stores, monkeypatch, host, forced="1")["secure"]
+
+
+# ---------------------------------------------------------------- the rules around them
+
+
+def test_lock_and_throttle_end_and_a_colleague_elsewhere_is_not_throttled(stores):  # noqa: F811
+    store, _ = stores
+    for i in range(staff_module.ADDRESS_LOCK_AFTER):
+        store.sign_in(f"name-{i}", "Spring2026!", address="203.0.113.5", now=1000.0)
+    assert store.sign_in("li", PASSWORD, address="203.0.113.5", now=1001.0)[0] == "throttled"
+    assert store.sign_in("li", PASSWORD, address="203.0.113.6", now=1001.0)[0] == "ok"
+    later = 1000.0 + staff_module.ADDRESS_LOCK_S + 1
+    assert store.sign_in("li", PASSWORD, address="203.0.113.5", now=later)[0] == "ok"
+    for _ in range(LOCK_AFTER_FAILURES):
+        store.sign_in("wang", "wrong guess", address="198.51.100.1", now=5000.0)
+    assert store.sign_in("wang", PASSWORD, address="198.51.100.2", now=5001.0)[0] == "locked"
+    assert store.sign_in("wang", PASSWORD, address="198.51.100.2", now=5000.0 + staff_module.LOCK_S + 1)[0] == "ok"
+
+
+def test_a_busy_office_behind_one_address_still_signs_in(stores):  # noqa: F811
+    """Right passwords give their address's attempt back: only failures throttle it."""
+    store, _ = stores
+    outcomes = [store.sign_in(name, PASSWORD, address="192.0.2.1")[0]
+                for _ in range(staff_module.ADDRESS_LOCK_AFTER) for name in ("li", "wang", "zhao")]
+    assert set(outcomes) == {"ok"}
+
+
+@pytest.mark.parametrize("peer, forwarded, proxies, counted", [
+    ("203.0.113.5", None, "", "203.0.113.5"),
+    ("203.0.113.5", "198.51.100.1", "", "203.0.113.5"),  # no proxy configured: the header is anyone's
+    ("203.0.113.5", "198.51.100.1", "127.0.0.1", "203.0.113.5"),  # not from the proxy: ignored
+    ("127.0.0.1", "198.51.100.1", "127.0.0.1", "198.51.100.1"),
+    ("127.0.0.1", "6.6.6.6, 198.51.100.1", "127.0.0.1", "198.51.100.1"),  # what the client wrote is ignored
+    ("127.0.0.1", "198.51.100.1, 10.0.0.2", "127.0.0.1,10.0.0.2", "198.51.100.1"),  # two proxies
+    ("127.0.0.1", "not-an-address", "127.0.0.1", "127.0.0.1"),
+    ("::ffff:203.0.113.5", None, "", "203.0.113.5"),
+    ("2001:db8:1:2:aaaa::1", None, "", "2001:db8:1:2::/64"),  # an IPv6 host has a whole /64
+    (None, None, "", "unknown"),
+])
+def test_the_counted_address(monkeypatch, peer, forwarded, proxies, counted):
+    from console.server import client_address, trusted_proxies
+
+    monkeypatch.setenv("CONSOLE_TRUSTED_PROXY", proxies)
+    assert client_address(peer, forwarded, trusted_proxies()) == counted
+
+
+def test_the_cookie_off_loopback_drops_secure_only_when_told(stores, monkeypatch):  # noqa: F811
+    assert not cookie_after_sign_in(stores, monkeypatch, "0.0.0.0", forced="0")["secure"]
+
+
+@run
+async def test_hashing_keeps_off_the_event_loop(client, store, route):
+    """A sign-in's scrypt runs in a thread: the console answers others meanwhile."""
+    import time
+
+    from xiaoan.handover import passwords
+
+    real = passwords.verify_password
+
+    def slow(password: str, stored: str) -> bool:
+        time.sleep(1.0)
+        return real(password, stored)
+
+    passwords.verify_password = slow
+    try:
+        signing_in = asyncio.ensure_future(login(client, "li", PASSWORD))
+        await asyncio.sleep(0.1)
+        started = time.monotonic()
+        assert (await client.get("/health/live")).status == 200
+        assert time.monotonic() - started < 0.6 and not signing_in.done()
+        assert (await signing_in).status == 200
+    finally:
+        passwords.verify_password = real

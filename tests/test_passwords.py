@@ -48,3 +48,10 @@ def test_an_old_hash_verifies_and_is_rehashed_on_the_next_sign_in(tmp_path):
         assert store.sign_in("li", PASSWORD)[0] == "ok"
     finally:
         store.dispose()
+
+
+def test_a_stored_hash_asking_for_absurd_memory_is_refused_not_computed():
+    salt, digest = base64.b64encode(b"s" * 16).decode(), base64.b64encode(b"d" * 32).decode()
+    assert not passwords.verify_password(PASSWORD, f"scrypt${2 ** 30}$8$1${salt}${digest}")
+    assert not passwords.verify_password(PASSWORD, "md5$abc")
+    assert passwords.needs_rehash(f"scrypt$16384$8$1${salt}${digest}")
