@@ -55,7 +55,8 @@ run: train
 	@$(BIN)/python -m ops.local
 
 # A staff account for the console (:8090): make staff-user NAME=li ROLE=agent|supervisor, the password
-# from STAFF_PASSWORD or asked for on the terminal. No account exists until one is made.
+# from STAFF_PASSWORD or asked for on the terminal (12+ characters, not a common one: xiaoan/handover/passwords.py).
+# No account exists until one is made.
 staff-user: install
 	@test -n "$(NAME)" -a -n "$(ROLE)" || { echo "usage: make staff-user NAME=<name> ROLE=<agent|supervisor>" >&2; exit 2; }
 	@$(BIN)/python -m console.users --name "$(NAME)" --role "$(ROLE)"

@@ -5,9 +5,21 @@
 Security: every /api/ call but sign-in needs a session cookie (401 without),
 every POST but sign-in the header ``X-CSRF-Token`` with the session's token
 (403 otherwise), and review and dashboard the supervisor role (403 for an
-agent). Sign-in checks an scrypt hash; 5 failures within 15 minutes lock the
-name for 15 minutes (429, whatever the password). Sessions end after 8 hours,
-or 30 idle minutes. Nothing of a conversation is in the page itself: it comes
+agent). Sign-in takes JSON only (``Content-Type: application/json``, else 415,
+so a cross-site form cannot post a text/plain body that parses as JSON) and
+checks an scrypt hash (xiaoan/handover/passwords.py); 5 failures within 15
+minutes lock the name for 15 minutes (429 ``locked``, whatever the password),
+and 20 failures from one address, whatever the names, refuse that address for
+15 minutes (429 ``throttled``); every attempt is counted in the shared store
+before its password is checked (xiaoan/handover/staff.py). The address is the
+TCP peer; ``X-Forwarded-For`` is read only when the peer is a proxy named in
+``CONSOLE_TRUSTED_PROXY`` (comma-separated addresses, e.g. ``127.0.0.1`` for an
+nginx on the same machine), and then the client is the rightmost address in it
+that is not one of those proxies. The session cookie is Secure unless the
+console listens on loopback (``CONSOLE_HOST`` 127.0.0.1, localhost or ::1, the
+default); ``CONSOLE_SECURE_COOKIE=1`` makes it Secure there too, ``=0`` drops it
+elsewhere (plain HTTP on a trusted network; a warning is logged). Sessions end
+after 8 hours, or 30 idle minutes. Nothing of a conversation is in the page itself: it comes
 through the API, after sign-in. The page, its script and its styles are the
 only files served; answers carry a strict Content-Security-Policy.
 
@@ -20,6 +32,7 @@ again in the background until a server answers (console/delivery.py).
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import os
@@ -32,9 +45,10 @@ from aiohttp import web
 from console.delivery import Delivery, RasaLink, rasa_token
 from console.transcripts import SCENARIOS, Transcripts, dashboard, nlu_yaml, stories_yaml, tracker_store_url
 from xiaoan import clock
+from xiaoan.handover import passwords
 from xiaoan.handover.queue import Handover
 from xiaoan.handover.sessions import SESSION_ABSOLUTE_S, Session
-from xiaoan.handover.staff import LOCK_S
+from xiaoan.handover.staff import ADDRESS_LOCK_S, LOCK_S, UNKNOWN_ADDRESS
 from xiaoan.handover.store import HandoverStore, get_store
 from xiaoan.names import BACKOFFICE_URL_ENV, DEFAULT_BACKOFFICE_URL
 from xiaoan.ticket_table import reader_for
@@ -56,6 +70,9 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 SUPERVISOR = "supervisor"
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+TRUSTED_PROXY_ENV = "CONSOLE_TRUSTED_PROXY"
+SECURE_COOKIE_ENV = "CONSOLE_SECURE_COOKIE"
 HIDDEN_SLOTS = {"session_started_metadata"}  # Rasa's own bookkeeping, not the case
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -63,6 +80,55 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def json_error(status: int, error: str, **extra: Any) -> web.Response:
     return web.json_response({"error": error, **extra}, status=status)
+
+
+def listen_host() -> str:
+    return os.environ.get("CONSOLE_HOST") or "127.0.0.1"
+
+
+def cookie_is_secure(host: Optional[str] = None) -> bool:
+    """Secure unless the console listens on loopback; CONSOLE_SECURE_COOKIE=1 forces it, =0 drops it."""
+    forced = (os.environ.get(SECURE_COOKIE_ENV) or "").strip()
+    if forced in ("1", "0"):
+        return forced == "1"
+    return (host or listen_host()).strip().strip("[]").lower() not in LOOPBACK_HOSTS
+
+
+def trusted_proxies() -> "frozenset[str]":
+    """CONSOLE_TRUSTED_PROXY: the proxies whose X-Forwarded-For is believed (none unless configured)."""
+    named = (os.environ.get(TRUSTED_PROXY_ENV) or "").replace(";", ",").split(",")
+    return frozenset(filter(None, (_address(part) for part in named)))
+
+
+def _address(raw: Optional[str]) -> Optional[str]:
+    """An IP address written the one way (IPv4 mapped in IPv6 as IPv4), or None if it is none."""
+    try:
+        found = ipaddress.ip_address((raw or "").strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
+        found = found.ipv4_mapped
+    return str(found)
+
+
+def client_address(peer: Optional[str], forwarded_for: Optional[str], proxies: "frozenset[str]") -> str:
+    """Whom the sign-in throttle counts: the TCP peer; behind a configured proxy, the rightmost address of
+    X-Forwarded-For that is not a trusted proxy (what the client wrote to the left of it is ignored).
+    An IPv6 client counts as its /64 (one host is given a whole /64)."""
+    address = _address(peer)
+    if address is not None and address in proxies and forwarded_for:
+        for hop in reversed(forwarded_for.split(",")):
+            hop_address = _address(hop)
+            if hop_address is None:
+                break  # garbled: keep the last address that was sure
+            address = hop_address
+            if hop_address not in proxies:
+                break
+    if address is None:
+        return UNKNOWN_ADDRESS
+    if ":" in address:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return address
 
 
 def in_thread(function: Callable[..., Any], *args: Any) -> Awaitable[Any]:
@@ -99,6 +165,11 @@ class Console:
         self.transcripts = transcripts
         self.rasa = rasa
         self.delivery = Delivery(store, rasa)
+        self.secure_cookie = cookie_is_secure()
+        self.proxies = trusted_proxies()
+        if not self.secure_cookie and listen_host().strip("[]").lower() not in LOOPBACK_HOSTS:
+            logger.warning("the session cookie is not Secure on %s (%s=0): use it over HTTPS only",
+                           listen_host(), SECURE_COOKIE_ENV)
 
     # ------------------------------------------------------------------ the app
 
@@ -133,6 +204,7 @@ class Console:
 
     async def _start(self, _: web.Application) -> None:
         self.delivery.start()
+        await in_thread(passwords.dummy_hash)  # made now, so the first unknown name takes no longer than others
 
     async def _stop(self, _: web.Application) -> None:
         await self.delivery.stop()
@@ -178,6 +250,10 @@ class Console:
     # ------------------------------------------------------------------ sign-in
 
     async def login(self, request: web.Request) -> web.Response:
+        if request.content_type != "application/json":
+            # A cross-site <form> can post text/plain (or a form encoding) without a CORS preflight;
+            # only JSON, which a page of another origin cannot send here, is taken.
+            return json_error(415, "json only")
         try:
             body = await request.json()
         except (ValueError, UnicodeDecodeError):
@@ -185,17 +261,21 @@ class Console:
         if not isinstance(body, dict) or not isinstance(body.get("username"), str) \
                 or not isinstance(body.get("password"), str):
             return json_error(400, "username and password")
-        outcome, member = await in_thread(self.store.sign_in, body["username"], body["password"])
-        if outcome == "locked":
-            return web.json_response({"error": "locked", "retry_after_s": LOCK_S}, status=429,
-                                     headers={"Retry-After": str(LOCK_S)})
+        address = client_address(request.remote, request.headers.get("X-Forwarded-For"), self.proxies)
+        outcome, member = await in_thread(self.store.sign_in, body["username"], body["password"], address)
+        if outcome in ("locked", "throttled"):
+            wait = LOCK_S if outcome == "locked" else ADDRESS_LOCK_S
+            if outcome == "throttled":
+                logger.warning("sign-in throttled for %s", address)
+            return web.json_response({"error": outcome, "retry_after_s": wait}, status=429,
+                                     headers={"Retry-After": str(wait)})
         if member is None:
             return json_error(401, "wrong")
         token, csrf = await in_thread(self.store.open_session, member)
         answer = web.json_response({"csrf": csrf, "username": member.username, "staff_id": member.staff_no,
                                     "role": member.role})
         answer.set_cookie(COOKIE, token, max_age=SESSION_ABSOLUTE_S, httponly=True, samesite="Strict", path="/",
-                          secure=os.environ.get("CONSOLE_SECURE_COOKIE") == "1")
+                          secure=self.secure_cookie)
         logger.info("staff %s signed in", member.staff_no)
         return answer
 
@@ -476,8 +556,7 @@ def main() -> None:
     else:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     port = int(os.environ.get("CONSOLE_PORT") or 8090)
-    host = os.environ.get("CONSOLE_HOST") or "127.0.0.1"
-    web.run_app(build().app(), host=host, port=port, access_log=None, print=None)
+    web.run_app(build().app(), host=listen_host(), port=port, access_log=None, print=None)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 The password comes from ``STAFF_PASSWORD``, or is asked for twice on a
 terminal; there is no default, and without either the account is not made.
+It must pass the policy of xiaoan/handover/passwords.py (12 or more characters, not a
+common password from common_passwords.txt nor one with digits or symbols added, not a run
+of keys, not the user name); a refused one is not stored and the reason is printed.
 It is stored as an scrypt hash in the shared hand-over store
 (``XIAOAN_HANDOVER_URL``, else the back office's database). Setting a new
 password for an existing name keeps its 工号 and ends its sessions.

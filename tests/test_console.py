@@ -21,11 +21,20 @@ from sqlalchemy import create_engine, insert
 from console.delivery import RasaLink
 from console.server import COOKIE, Console
 from console.transcripts import Transcripts, _metadata, events
+from xiaoan.handover import passwords
 from xiaoan.handover.sessions import SESSION_IDLE_S
 from xiaoan.handover.staff import LOCK_AFTER_FAILURES
 from xiaoan.handover.store import HandoverStore
 
 PASSWORD = "correct horse battery"
+# Test-only: scrypt at N=2^10 instead of the production N=2^17 (~0.4 s a hash), so that the accounts and
+# sign-ins of these tests stay fast. Production never lowers it; tests/test_passwords.py holds its cost.
+TEST_ONLY_COST = passwords.Cost(n=2 ** 10, r=8, p=1)
+
+
+@pytest.fixture(autouse=True)
+def cheap_hashes(monkeypatch):
+    monkeypatch.setattr(passwords, "COST", TEST_ONLY_COST)
 
 
 class StaffRoute:
@@ -301,7 +310,7 @@ def test_passwords_are_slow_salted_hashes(stores):
     store, _ = stores
     with store.engine.connect() as conn:
         hashes = [r[0] for r in conn.exec_driver_sql("SELECT password_hash FROM ho_staff")]
-    assert all(h.startswith("scrypt$16384$") and PASSWORD not in h for h in hashes)
+    assert all(h.startswith(f"scrypt${TEST_ONLY_COST.n}$8$1$") and PASSWORD not in h for h in hashes)
     assert len(set(hashes)) == len(hashes)  # salted: the same password, different hashes
     with pytest.raises(ValueError):
         store.create_staff("weak", "agent", "123")

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from console.server import Console, RasaLink
 from console.transcripts import Transcripts
-from tests.test_console import PASSWORD, seed_tracker
+from tests.test_console import PASSWORD, cheap_hashes, seed_tracker  # noqa: F401 - an autouse fixture
 from xiaoan import clock
 from xiaoan.handover.store import HandoverStore
 

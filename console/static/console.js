@@ -127,6 +127,8 @@
       if (r.status === 200) {
         form.password.value = "";
         signedIn(r.data);
+      } else if (r.status === 429 && r.data.error === "throttled") {
+        $("login-error").textContent = "此网络登录失败次数过多，已暂时限制登录，请 15 分钟后再试。";
       } else if (r.status === 429) {
         $("login-error").textContent = "尝试次数过多，该账号已暂时锁定，请 15 分钟后再试。";
       } else {

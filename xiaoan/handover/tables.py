@@ -1,7 +1,8 @@
 """The hand-over tables, in SQL beside the back office (SQLite by default, PostgreSQL in scale-out).
 
-* ``ho_staff``: accounts (user name, 工号, role, scrypt hash), with the failed sign-ins
-  that lock an account (``ho_login_failures``, also for names that do not exist);
+* ``ho_staff``: accounts (user name, 工号, role, scrypt hash), with the sign-in attempts
+  that lock an account (``ho_login_failures``, also for names that do not exist) and those
+  that throttle an address (``ho_login_addresses``: many names tried from one place);
 * ``ho_sessions``: console sessions (only a hash of the cookie is stored), with their
   CSRF token, an absolute and an idle expiry;
 * ``ho_handovers``: one row per hand-over: conversation, channel, reason, ticket,
@@ -37,6 +38,13 @@ staff = Table(
 login_failures = Table(
     "ho_login_failures", metadata,
     Column("username", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("first_at", Float, nullable=False),
+    Column("locked_until", Float, nullable=False, default=0.0),
+)
+login_addresses = Table(
+    "ho_login_addresses", metadata,
+    Column("address", String(64), primary_key=True),
     Column("failures", Integer, nullable=False, default=0),
     Column("first_at", Float, nullable=False),
     Column("locked_until", Float, nullable=False, default=0.0),
