@@ -353,17 +353,6 @@ def test_stale_timestamp_is_refused_as_a_replay() -> None:
     run(scenario)
 
 
-def test_unconfigured_token_refuses_everything() -> None:
-    async def scenario() -> None:
-        bot = StubRasa()
-        async with wechat(bot, token="${WECHAT_TOKEN}") as wx:
-            assert (await wx.post(text_xml("你好", 6)))[0] == 403
-            assert (await wx.get({**signed_query(), "echostr": "x"}))[0] == 403
-        assert bot.received == []
-
-    run(scenario)
-
-
 # -- attacks (issue 19: "WeChat callbacks can be forged") ----------------------
 #
 # Each test plays one attacker; the honest paths are the tests around them.
@@ -601,8 +590,11 @@ def test_safe_mode_decrypts_the_message_and_encrypts_the_reply() -> None:
 
             status, _ = await wx.post_encrypted(text_xml("伪造的消息", 21), tamper=True)
             assert status == 403
-            # compatibility mode: a plain callback still works and is answered plainly
-            assert await wx.say("你好", 22) == "收到：你好"
+            # compatibility mode: plaintext fields beside Encrypt; only the ciphertext is read
+            sealed, query = wx.seal(text_xml("你好", 22))
+            beside = sealed.replace("</xml>", "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[伪造]]></Content></xml>")
+            status, body = await wx.post(beside, query)
+            assert status == 200 and wx.open_sealed_reply(body).content == "收到：你好"
         assert bot.texts == ["显示失败但是钱扣了", "你好"]
 
     run(scenario)
@@ -659,10 +651,14 @@ LAUGHS = (
 def test_entities_are_never_resolved(payload: str) -> None:
     async def scenario() -> None:
         bot = StubRasa()
-        async with wechat(bot, safe_mode=True) as wx:
+        async with wechat(bot) as wx:
             status, body = await wx.post(payload)
             assert status == 400 and "root:" not in body
-            status, body = await wx.post_encrypted(payload)  # inside the ciphertext too
+        async with wechat(bot, safe_mode=True) as wx:
+            status, body = await wx.post_encrypted(payload)  # inside the ciphertext
+            assert status == 400 and "root:" not in body
+            sealed, query = wx.seal(text_xml("你好", 32))  # around it
+            status, body = await wx.post(payload.replace("</xml>", sealed[5:]), query)
             assert status == 400 and "root:" not in body
         assert bot.received == []
 
@@ -941,3 +937,53 @@ def test_absurd_timestamps_are_refused_not_crashed(timestamp: str) -> None:
     with pytest.raises(RequestRejected) as refused:
         verify_query(TOKEN, query)
     assert refused.value.status == 403
+
+
+# -- the seen-callback memory -------------------------------------------------
+
+
+def test_seen_callbacks_are_forgotten_after_the_window_and_kept_within_it() -> None:
+    from channels.wechat_state import MemoryNonces
+
+    now = [1000.0]
+    seen = MemoryNonces(ttl=600.0, clock=lambda: now[0])
+
+    async def scenario() -> None:
+        assert await seen.first_use("a") and not await seen.first_use("a")
+        now[0] += 599.0
+        assert await seen.first_use("b") and not await seen.first_use("a")
+        now[0] += 2.0  # "a" is past its window (its timestamp is stale by now): forgotten
+        assert await seen.first_use("c") and len(seen) == 2
+        assert not await seen.first_use("b")
+
+    run(scenario)
+
+
+def test_the_shared_store_sets_once_with_an_expiry_and_fails_closed() -> None:
+    from channels.wechat_state import NonceStoreUnavailable, RedisNonces, seen_callbacks
+
+    class FakeRedis:
+        def __init__(self, down: bool = False) -> None:
+            self.down = down
+            self.calls: List[Tuple[str, Dict[str, Any]]] = []
+            self.keys: set = set()
+
+        async def set(self, name: str, value: bytes, **options: Any) -> Optional[bool]:
+            if self.down:
+                raise ConnectionError("Connection refused")
+            self.calls.append((name, options))
+            if options.get("nx") and name in self.keys:
+                return None
+            self.keys.add(name)
+            return True
+
+    async def scenario() -> None:
+        client = FakeRedis()
+        store = RedisNonces("redis://unused", ttl=600.0, client=client)
+        assert await store.first_use("k") and not await store.first_use("k")
+        assert client.calls[0] == ("xiaoan:wechat:seen:k", {"nx": True, "ex": 600})
+        with pytest.raises(NonceStoreUnavailable):
+            await RedisNonces("redis://unused", ttl=600.0, client=FakeRedis(down=True)).first_use("k")
+
+    run(scenario)
+    assert type(seen_callbacks(600.0)).__name__ == "MemoryNonces"  # XIAOAN_WECHAT_REDIS_URL unset
