@@ -219,7 +219,7 @@ def test_no_fixed_wechat_token_in_make_run_or_make_scale(tmp_path, monkeypatch):
     tokens = [rasa_env(local.LocalSet()) for _ in range(2)]
     assert all(len(env["WECHAT_TOKEN"]) >= 32 for env in tokens)
     assert tokens[0]["WECHAT_TOKEN"] != tokens[1]["WECHAT_TOKEN"]
-    token_file = tmp_path / "run" / "wechat_token"
+    token_file = tmp_path / "run" / "supervisor" / "wechat_token"
     assert token_file.read_text(encoding="utf-8") == tokens[1]["WECHAT_TOKEN"]
     assert token_file.stat().st_mode & 0o777 == 0o600
 
