@@ -4,7 +4,7 @@ Everything here runs before a message may reach Rasa: the signature and
 freshness checks on the query string, reading a bounded body, refusing XML
 with a DTD (so no entity is ever expanded or fetched), AES decryption in
 safe mode, and rendering / sealing the passive reply. The protocol itself is
-wechatpy's (``WeChatSigner``, ``WeChatCrypto``'s cipher, ``parse_message``,
+wechatpy's (``WeChatSigner``, ``WeChatCrypto``, ``parse_message``,
 ``create_reply``); this module decides which HTTP status a bad request gets,
 so that no malformed or forged request can end in a 500, and compares every
 signature in constant time (``hmac.compare_digest``: wechatpy's own checks
