@@ -21,9 +21,17 @@ In ``credentials.yml`` (Rasa substitutes the environment variables)::
       api_base: ${WECHAT_API_BASE}
       # optional: reply_timeout: 4.5
 
+Who may post (issue 19): without a token every request gets 503 and the log
+says WECHAT_TOKEN is not configured; a callback must carry the token's
+signature (compared in constant time) and a timestamp within
+``max_clock_skew`` (300 s); a signed query is accepted once (WeChat signs
+each retry anew, so a second use is a replay: 403), remembered for the whole
+window in this process or, with several servers, in Redis
+(``XIAOAN_WECHAT_REDIS_URL``); in safe mode only sealed messages are read.
+
 Protocol details live in ``wechat_protocol``, text layout in
-``wechat_format``, per-message state in ``wechat_state`` and the
-customer-service API in ``wechat_delivery``.
+``wechat_format``, per-message and per-callback state in ``wechat_state``
+and the customer-service API in ``wechat_delivery``.
 """
 from __future__ import annotations
 
@@ -54,6 +62,7 @@ from channels.wechat_format import (
 from channels.wechat_protocol import (
     MAX_BODY_BYTES,
     MAX_CLOCK_SKEW_SECONDS,
+    NOT_CONFIGURED,
     RequestRejected,
     SignedQuery,
     decrypt_body,
@@ -61,10 +70,17 @@ from channels.wechat_protocol import (
     read_body_limited,
     read_query,
     render_text_reply,
+    require_sealed,
     seal_reply,
     verify_query,
 )
-from channels.wechat_state import ChoiceMemory, MessageLedger
+from channels.wechat_state import (
+    ChoiceMemory,
+    MessageLedger,
+    NonceStoreUnavailable,
+    SeenCallbacks,
+    seen_callbacks,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +145,7 @@ class WeChatSettings:
     def check(self) -> None:
         """Misconfiguration is loud at start-up, not a mystery at the first message."""
         if not self.token:
-            logger.error("wechat: no token configured (WECHAT_TOKEN): every request gets 403")
+            logger.error("wechat: %s: every request gets 503 until it is set", NOT_CONFIGURED)
         if self.encoding_aes_key is not None:
             if len(self.encoding_aes_key) != AES_KEY_LENGTH:
                 raise ValueError("wechat: encoding_aes_key must be 43 characters")
@@ -178,11 +194,12 @@ class WeChatInput(InputChannel):
         self,
         settings: WeChatSettings,
         delivery: Optional[CustomerServiceClient] = None,
+        seen: Optional[SeenCallbacks] = None,
     ) -> None:
         self.settings = settings
         self.crypto = (
-            WeChatCrypto(settings.token or "", settings.encoding_aes_key, settings.app_id)
-            if settings.safe_mode
+            WeChatCrypto(settings.token, settings.encoding_aes_key, settings.app_id)
+            if settings.safe_mode and settings.token
             else None
         )
         self.delivery = delivery or CustomerServiceClient(
@@ -190,6 +207,9 @@ class WeChatInput(InputChannel):
         )
         # a MsgId older than the accepted clock skew cannot come back signed
         self.ledger = MessageLedger(ttl=2.0 * settings.max_clock_skew)
+        # a timestamp is fresh for max_skew either side of now: remembered that long, it cannot come back
+        self.seen = seen or seen_callbacks(ttl=2.0 * settings.max_clock_skew)
+        logger.info("wechat: signed callbacks are remembered in %s", getattr(self.seen, "where", "a store"))
         self.choices = ChoiceMemory()
         self._background: Set["asyncio.Task[Any]"] = set()
 
@@ -207,22 +227,21 @@ class WeChatInput(InputChannel):
         @bp.route("/webhook", methods=["GET"], name="wechat_verify")
         async def verify(request: Request) -> HTTPResponse:
             try:
-                query = read_query(request.args)
-                verify_query(self.settings.token, query, self.settings.max_clock_skew)
+                query = self._authentic_query(request)
+                await self._first_use(query)
             except RequestRejected as rejected:
-                return response.text(rejected.reason, status=rejected.status)
+                return self._refusal(rejected)
             return response.text(query.echostr or "")
 
         @bp.route("/webhook", methods=["POST"], stream=True, name="wechat_receive")
         async def receive(request: Request) -> HTTPResponse:
             try:
-                query = read_query(request.args)
-                verify_query(self.settings.token, query, self.settings.max_clock_skew)
+                query = self._authentic_query(request)
                 raw = await read_body_limited(request, self.settings.max_body_bytes)
                 message = self._parse(raw, query)
+                await self._first_use(query)  # after every check: only an authentic callback is remembered
             except RequestRejected as rejected:
-                logger.info("wechat: request refused (%s): %s", rejected.status, rejected.reason)
-                return response.text(rejected.reason, status=rejected.status)
+                return self._refusal(rejected)
             try:
                 content = await self._reply_for(message, on_new_message)
             except Exception:  # whatever went wrong, WeChat gets an answer, not a 500
@@ -236,11 +255,40 @@ class WeChatInput(InputChannel):
 
         return bp
 
+    # -- who may post -------------------------------------------------------
+
+    def _authentic_query(self, request: Request) -> SignedQuery:
+        """Configured, signed with the token, fresh: else a RequestRejected."""
+        if not self.settings.token:  # before reading anything: nobody is trusted
+            raise RequestRejected(503, NOT_CONFIGURED)
+        query = read_query(request.args)
+        verify_query(self.settings.token, query, self.settings.max_clock_skew)
+        return query
+
+    async def _first_use(self, query: SignedQuery) -> None:
+        """A signed query seen before is a replay (WeChat's own retries are signed anew)."""
+        try:
+            first = await self.seen.first_use(query.replay_key)
+        except NonceStoreUnavailable as down:
+            logger.error("wechat: cannot tell a replay from a new callback (%s): refused", down)
+            raise RequestRejected(503, "replay check unavailable")
+        if not first:
+            raise RequestRejected(403, "replayed callback")
+
+    @staticmethod
+    def _refusal(rejected: RequestRejected) -> HTTPResponse:
+        if rejected.reason == NOT_CONFIGURED:
+            logger.error("wechat: request refused (503): %s", NOT_CONFIGURED)
+        else:
+            logger.info("wechat: request refused (%s): %s", rejected.status, rejected.reason)
+        return response.text(rejected.reason, status=rejected.status)
+
     # -- request → message --------------------------------------------------
 
     def _parse(self, raw: bytes, query: SignedQuery) -> BaseMessage:
+        require_sealed(query, self.settings.safe_mode)
         if query.encrypted:
-            return parse_body(decrypt_body(self.crypto, raw, query))
+            return parse_body(decrypt_body(self.crypto, self.settings.token or "", raw, query))
         return parse_body(raw)
 
     def _passive_reply(

@@ -4,12 +4,16 @@ Everything here runs before a message may reach Rasa: the signature and
 freshness checks on the query string, reading a bounded body, refusing XML
 with a DTD (so no entity is ever expanded or fetched), AES decryption in
 safe mode, and rendering / sealing the passive reply. The protocol itself is
-wechatpy's (``check_signature``, ``WeChatCrypto``, ``parse_message``,
-``create_reply``); this module only decides which HTTP status a bad request
-gets, so that no malformed or forged request can end in a 500.
+wechatpy's (``WeChatSigner``, ``WeChatCrypto``, ``parse_message``,
+``create_reply``); this module decides which HTTP status a bad request gets,
+so that no malformed or forged request can end in a 500, and compares every
+signature in constant time (``hmac.compare_digest``: wechatpy's own checks
+use ``!=``).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Union
@@ -23,10 +27,11 @@ from wechatpy import create_reply, parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.messages import BaseMessage
-from wechatpy.utils import check_signature
+from wechatpy.utils import WeChatSigner
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_CLOCK_SKEW_SECONDS = 300
+NOT_CONFIGURED = "WECHAT_TOKEN is not configured"
 
 
 class RequestRejected(Exception):
@@ -52,6 +57,26 @@ class SignedQuery:
     @property
     def encrypted(self) -> bool:
         return self.encrypt_type == "aes"
+
+    @property
+    def replay_key(self) -> str:
+        """The signed triple WeChat never sends twice (its retries are signed anew)."""
+        signed = "\0".join((self.timestamp, self.nonce, self.signature))
+        return hashlib.sha256(signed.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def sign(*parts: str) -> str:
+    """WeChat's signature: SHA-1 over the sorted parts (token, timestamp, nonce[, Encrypt])."""
+    signer = WeChatSigner()
+    signer.add_data(*parts)
+    return signer.signature
+
+
+def signature_matches(expected: str, given: Optional[str]) -> bool:
+    """Constant time, and any string an attacker sends (not ASCII, huge) is just a mismatch."""
+    if not given:
+        return False
+    return hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8", "surrogatepass"))
 
 
 def read_query(args: Mapping[str, Any]) -> SignedQuery:
@@ -85,12 +110,14 @@ def verify_query(
     max_skew: int = MAX_CLOCK_SKEW_SECONDS,
     now: Optional[float] = None,
 ) -> None:
-    """Signature first, then freshness: a replayed old callback is refused too."""
-    if not token:  # not configured: fail closed rather than trust anyone
-        raise RequestRejected(403, "channel not configured")
-    try:
-        check_signature(token, query.signature, query.timestamp, query.nonce)
-    except InvalidSignatureException:
+    """Signature first, then freshness: a replayed old callback is refused too.
+
+    No token configured: 503 for everyone, signed or not (fail closed; the
+    channel logs that WECHAT_TOKEN is missing).
+    """
+    if not token:
+        raise RequestRejected(503, NOT_CONFIGURED)
+    if not signature_matches(sign(token, query.timestamp, query.nonce), query.signature):
         raise RequestRejected(403, "invalid signature")
     timestamp = str(query.timestamp or "")
     if not (timestamp.isdigit() and len(timestamp) <= 12):  # seconds; 400 nines overflowed float
@@ -142,7 +169,7 @@ async def read_body_limited(request: Request, limit: int = MAX_BODY_BYTES) -> by
     return b"".join(chunks)
 
 
-def ensure_safe_xml(raw: Union[bytes, str]) -> None:
+def ensure_safe_xml(raw: Union[bytes, str]) -> Any:
     """Refuses anything but a plain ``<xml>`` document.
 
     WeChat never sends a DTD, so any DOCTYPE, entity declaration or external
@@ -159,6 +186,7 @@ def ensure_safe_xml(raw: Union[bytes, str]) -> None:
         raise RequestRejected(400, "malformed or unsafe XML")
     if root.tag != "xml":
         raise RequestRejected(400, "not a WeChat message")
+    return root
 
 
 def _as_text(raw: Union[bytes, str]) -> str:
@@ -170,22 +198,37 @@ def _as_text(raw: Union[bytes, str]) -> str:
         raise RequestRejected(400, "body is not UTF-8")
 
 
-def decrypt_body(crypto: Optional[WeChatCrypto], raw: bytes, query: SignedQuery) -> str:
-    """Safe mode: checks ``msg_signature`` over the ciphertext, then decrypts."""
+def require_sealed(query: SignedQuery, safe_mode: bool) -> None:
+    """Safe mode (an AES key is set) reads only sealed messages: plaintext is refused, never parsed."""
+    if safe_mode and not query.encrypted:
+        raise RequestRejected(403, "safe mode: only encrypted messages are accepted")
+
+
+def decrypt_body(crypto: Optional[WeChatCrypto], token: str, raw: bytes, query: SignedQuery) -> str:
+    """Safe mode: checks ``msg_signature`` over the ``Encrypt`` element, then decrypts it.
+
+    The check is ours, in constant time; wechatpy then decrypts, given the
+    signature we computed (its own ``!=`` compares two values of ours).
+    Nothing but ``Encrypt`` is read from the body: plaintext fields beside it
+    (WeChat's compatibility mode) are ignored.
+    """
     if crypto is None:  # msg_signature cannot be checked without the key
         raise RequestRejected(403, "safe mode not configured")
     if not query.msg_signature:
         raise RequestRejected(403, "missing msg_signature")
-    ensure_safe_xml(raw)
+    encrypt = (ensure_safe_xml(raw).findtext("Encrypt") or "").strip()
+    if not encrypt:
+        raise RequestRejected(400, "no Encrypt element")
+    expected = sign(token, query.timestamp, query.nonce, encrypt)
+    if not signature_matches(expected, query.msg_signature):
+        raise RequestRejected(403, "invalid msg_signature")
     try:
-        return crypto.decrypt_message(
-            _as_text(raw), query.msg_signature, query.timestamp, query.nonce
-        )
+        return crypto.decrypt_message(_as_text(raw), expected, query.timestamp, query.nonce)
     except (InvalidSignatureException, InvalidAppIdException):
         raise RequestRejected(403, "invalid msg_signature")
     except RequestRejected:
         raise
-    except Exception:  # missing <Encrypt>, bad base64, bad padding
+    except Exception:  # two Encrypt elements, bad base64, bad padding, not UTF-8
         raise RequestRejected(400, "cannot decrypt")
 
 

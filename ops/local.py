@@ -12,9 +12,11 @@ message or event; the servers' own logs are JSON lines in var/*.log.
 Rasa binds `RASA_HOST` (127.0.0.1 by default). Its HTTP API is on and always
 needs a token, loopback included: `RASA_AUTH_TOKEN`, else a random one kept in
 `var/supervisor/auth_token` (0600); any address but loopback needs
-`RASA_AUTH_TOKEN` set, or the start is refused. WeChat settings
-come from the environment (unset: the channel refuses every request); with a
-command, `WECHAT_TOKEN` defaults to a test token so the live tests can sign.
+`RASA_AUTH_TOKEN` set, or the start is refused. WeChat settings come from the
+environment; without `WECHAT_TOKEN` each run makes a random token, kept in a
+0600 file of its supervisor folder (`var/supervisor/wechat_token`) and given to
+a command's environment so the live tests can sign (no token is ever a
+constant of the code: the channel refuses everything without one).
 The staff console (console/) listens on `CONSOLE_PORT` (8090); every process
 shares the hand-over store (`XIAOAN_HANDOVER_URL`, by default the back office's
 database). `XIAOAN_MODELS` runs another model folder than models/.
@@ -35,7 +37,7 @@ from typing import List, Optional
 
 import yaml
 
-from ops.services import PYTHON, ROOT, ServiceError, reachable_address
+from ops.services import PYTHON, ROOT, ServiceError, reachable_address, write_secret
 from ops.display import TerminalDisplay
 from ops.foreground import ignore_signals, run_in_foreground, stop_on_signals
 from ops.supervisor_config import Program
@@ -43,7 +45,6 @@ from ops.supervisor_run import Supervisor
 from xiaoan.identity.tokens import secret_env, sign
 
 LOOPBACK = ("127.", "localhost", "::1")
-LIVE_TEST_WECHAT_TOKEN = "xiaoan-live-test"
 DEFAULT_ACTION_PORT = 5055
 WECHAT_VARIABLES = ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_ENCODING_AES_KEY", "WECHAT_APP_SECRET", "WECHAT_API_BASE")
 
@@ -77,6 +78,7 @@ class LocalSet:
         self.own_folder = bool(custom)
         self.work = self.var / ("supervisor" + log_suffix)
         self.log_suffix = log_suffix
+        self._wechat_token: Optional[str] = None
 
     def token_file(self) -> Path:
         """The HTTP API's token in a 0600 file: RASA_AUTH_TOKEN if set, else the one made for an earlier run, else
@@ -128,6 +130,20 @@ class LocalSet:
             key = Path(secret_file).read_text(encoding="utf-8").strip()
         return f"{self.web_url}/#identity={sign(subject, key)}"
 
+    @property
+    def wechat_token_file(self) -> Path:
+        return self.work / "wechat_token"
+
+    @property
+    def wechat_token(self) -> str:
+        """`WECHAT_TOKEN`, else a random one for this run, in a 0600 file (a test or a person signs with it)."""
+        if self._wechat_token is None:
+            self._wechat_token = os.environ.get("WECHAT_TOKEN") or None
+        if self._wechat_token is None:  # the deployment's own token is never copied to disk
+            self._wechat_token = secrets.token_urlsafe(32)
+            write_secret(self.wechat_token_file, self._wechat_token)
+        return self._wechat_token
+
     def log(self, name: str) -> Path:
         return self.var / f"{name}{self.log_suffix}.log"
 
@@ -147,6 +163,7 @@ class LocalSet:
     def programs(self) -> List[Program]:
         self.work.mkdir(parents=True, exist_ok=True)
         rasa_env = {name: os.environ.get(name, "") for name in WECHAT_VARIABLES}
+        rasa_env["WECHAT_TOKEN"] = self.wechat_token
         rasa_env["WEB_PORT"] = str(self.web_port)
         rasa_env.update(self.handover_env())
         rasa_env.update(self.identity_env())
@@ -218,7 +235,7 @@ def banner(servers: LocalSet, display: TerminalDisplay) -> str:
           and expire in 8 hours; a bank signs its own (README, "Identity").
   Staff:  {servers.console_url}/   (staff console; first account: make staff-user NAME=<name> ROLE=supervisor,
           password from STAFF_PASSWORD or asked for; no account exists until one is made)
-  WeChat: http://{host}:{rasa_port}/webhooks/wechat/webhook   (set WECHAT_TOKEN etc.)
+  WeChat: http://{host}:{rasa_port}/webhooks/wechat/webhook   (token: {'WECHAT_TOKEN' if os.environ.get('WECHAT_TOKEN') else "this run's random one in " + str(servers.wechat_token_file) + '; a real account sets WECHAT_TOKEN'})
   API:    http://{host}:{rasa_port}/conversations/<id>/tracker?token=…   (Rasa's HTTP API: the token is in
           {servers.work / 'auth_token'}, readable by this user only)
   Shell:  make shell        (in another terminal)
@@ -240,8 +257,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
-    if command:
-        os.environ.setdefault("WECHAT_TOKEN", LIVE_TEST_WECHAT_TOKEN)
     servers = LocalSet("-test" if command else "")
     supervisor = Supervisor(servers.work, servers.programs(), name="xiaoan-run")
     print("Starting 小安 …", flush=True)
@@ -259,6 +274,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         try:
             environment = {**os.environ, "RASA_AUTH_TOKEN": servers.token or "", "RASA_URL": servers.rasa_url, "WEB_URL": servers.web_url,
                            "CONSOLE_URL": servers.console_url, "RASA_LOG": str(servers.log("rasa")),
+                           "WECHAT_TOKEN": servers.wechat_token,  # the servers' token: the live tests sign with it
                            "ACTIONS_LOG": str(servers.log("actions")), **servers.handover_env(),
                            **servers.identity_env()}
             return subprocess.call(command, cwd=ROOT, env=environment)

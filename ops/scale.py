@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ops import nginx
-from ops.services import PYTHON, ROOT, ServiceError, write_endpoints
+from ops.services import PYTHON, ROOT, ServiceError, write_endpoints, write_secret
 from ops.display import TerminalDisplay
 from ops.foreground import ignore_signals, run_in_foreground, stop_on_signals
 from ops.probes import port_in_use
@@ -170,7 +170,8 @@ class ScaleStack:
     lock_store: str = "atomic"
     work: Path = WORK
     auth_token: str = field(default_factory=lambda: os.environ.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(24))
-    wechat_token: str = field(default_factory=lambda: os.environ.get("WECHAT_TOKEN") or "xiaoan-scale-test")
+    # the deployment's WECHAT_TOKEN, else a random one per run (never a constant: issue 19), in wechat_token_file
+    wechat_token: str = field(default_factory=lambda: os.environ.get("WECHAT_TOKEN") or secrets.token_urlsafe(32))
     routes: Dict[int, Dict[str, Tuple[str, int]]] = field(default_factory=dict)
     supervisor: Optional[Supervisor] = None
 
@@ -181,6 +182,10 @@ class ScaleStack:
     @property
     def token_file(self) -> Path:
         return self.work / "auth_token"
+
+    @property
+    def wechat_token_file(self) -> Path:
+        return self.work / "wechat_token"
 
     @staticmethod
     def rasa_name(port: int) -> str:
@@ -205,11 +210,14 @@ class ScaleStack:
         )]
         wechat = {name: os.environ.get(name, "") for name in WECHAT_VARIABLES}
         wechat["WECHAT_TOKEN"] = self.wechat_token
+        if self.wechat_token != os.environ.get("WECHAT_TOKEN"):  # this run's own: where a person finds it
+            write_secret(self.wechat_token_file, self.wechat_token)
         for port in RASA_PORTS:
+            redis = self.routes.get(port, {}).get("redis", (REDIS_HOST, REDIS_PORT))
             endpoints = scale_endpoints(
                 self.work / f"endpoints-{port}.yml", self.lock_store, key_prefix,
                 postgres=self.routes.get(port, {}).get("postgres", (PG_HOST, PG_PORT)),
-                redis=self.routes.get(port, {}).get("redis", (REDIS_HOST, REDIS_PORT)),
+                redis=redis,
             )
             programs.append(Program(
                 name=self.rasa_name(port), label=f"Rasa :{port}",
@@ -220,7 +228,9 @@ class ScaleStack:
                 env={**common_env, **wechat, "WEB_PORT": str(WEB_PORT),  # the chat page's origin for socket.io
                      **self.handover_env(),
                      # a staff reply reaches a socket.io session whichever server holds it (channels/socketio.py)
-                     "XIAOAN_SOCKETIO_REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/2"},
+                     "XIAOAN_SOCKETIO_REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/2",
+                     # a WeChat callback replayed to the other server is refused too (channels/wechat_state.py)
+                     "XIAOAN_WECHAT_REDIS_URL": f"redis://{redis[0]}:{redis[1]}/3"},
                 live_url=f"http://127.0.0.1:{port}/health/live",
                 ready_url=f"http://127.0.0.1:{port}/health/ready",
                 startsecs=10, priority=200, startup_grace_s=RASA_STARTUP_GRACE_S,
@@ -318,6 +328,7 @@ def banner(stack: ScaleStack, lock_store: str, display: TerminalDisplay) -> str:
   metrics:   GET /metrics on each Rasa port and the action server, with the API token
              (Authorization: Bearer $(cat {stack.token_file})); Prometheus: ops/monitoring/
   API token (for /conversations/...): {stack.token_file}
+  WeChat token: {"WECHAT_TOKEN's" if stack.wechat_token == os.environ.get('WECHAT_TOKEN') else "this run's random one, in " + str(stack.wechat_token_file)}
   Logs:      {stack.work}/*.log (JSON lines)   supervisor: {stack.work}/supervisord.log
 
 {display.status_table()}

@@ -144,6 +144,15 @@ def rasa_server(
 NLG_ENDPOINT = "nlg:\n  type: xiaoan.runtime.nlg.FactsNaturalLanguageGenerator\n"
 
 
+def write_secret(path: Path, value: str) -> Path:
+    """A secret in a file only its owner reads (0600 before anything is written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(value, encoding="utf-8")
+    return path
+
+
 def write_endpoints(path: Path, action_port: int, tracker_store: str, lock_store: str = "") -> Path:
     """An endpoints file for a server of this stack (ports and stores differ from the default)."""
     path.parent.mkdir(parents=True, exist_ok=True)

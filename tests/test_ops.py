@@ -234,3 +234,39 @@ def test_what_the_processes_write_is_the_users_only(tmp_path):
     text = SupervisorConfig(tmp_path, [program], name="t").render()
     supervisord, _, programs = text.partition("[program:demo]")
     assert "umask=077" in supervisord.split("[supervisord]")[1] and "umask=077" in programs
+def test_no_fixed_wechat_token_in_make_run_or_make_scale(tmp_path, monkeypatch):
+    """Issue 19: without WECHAT_TOKEN each run makes its own random token (in a 0600 file of its folder);
+    a deployment's own token is used as given. No token is ever a constant of the code."""
+    from ops import local
+
+    monkeypatch.delenv("WECHAT_TOKEN", raising=False)
+    monkeypatch.delenv("XIAOAN_WECHAT_REDIS_URL", raising=False)
+    monkeypatch.setenv("XIAOAN_IDENTITY_SECRET", "ops-test-identity-secret")
+    monkeypatch.setenv("XIAOAN_RUN_DIR", str(tmp_path / "run"))
+    assert not hasattr(local, "LIVE_TEST_WECHAT_TOKEN")
+
+    def rasa_env(servers):
+        return next(p for p in servers.programs() if p.name == "rasa").env
+
+    tokens = [rasa_env(local.LocalSet()) for _ in range(2)]
+    assert all(len(env["WECHAT_TOKEN"]) >= 32 for env in tokens)
+    assert tokens[0]["WECHAT_TOKEN"] != tokens[1]["WECHAT_TOKEN"]
+    token_file = tmp_path / "run" / "supervisor" / "wechat_token"
+    assert token_file.read_text(encoding="utf-8") == tokens[1]["WECHAT_TOKEN"]
+    assert token_file.stat().st_mode & 0o777 == 0o600
+
+    stacks = [scale.ScaleStack(work=tmp_path / name) for name in ("a", "b")]
+    assert stacks[0].wechat_token != stacks[1].wechat_token and len(stacks[0].wechat_token) >= 32
+    programs = stacks[0].programs("xiaoanatomic")
+    servers = [p for p in programs if p.name.startswith("rasa-")]
+    assert len(servers) == 2
+    assert {p.env["WECHAT_TOKEN"] for p in servers} == {stacks[0].wechat_token}
+    # both servers remember WeChat nonces in the same Redis (a replay to the other server is refused)
+    assert len({p.env["XIAOAN_WECHAT_REDIS_URL"] for p in servers}) == 1
+    scale_file = tmp_path / "a" / "wechat_token"
+    assert scale_file.read_text(encoding="utf-8") == stacks[0].wechat_token
+    assert scale_file.stat().st_mode & 0o777 == 0o600
+
+    monkeypatch.setenv("WECHAT_TOKEN", "the-banks-own-token")
+    assert rasa_env(local.LocalSet())["WECHAT_TOKEN"] == "the-banks-own-token"
+    assert scale.ScaleStack(work=tmp_path / "c").wechat_token == "the-banks-own-token"

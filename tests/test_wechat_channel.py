@@ -217,7 +217,7 @@ class WeChatPlatform:
         ) as resp:
             return resp.status, await resp.text()
 
-    async def post_encrypted(self, xml: str, tamper: bool = False) -> Tuple[int, str]:
+    def seal(self, xml: str, tamper: bool = False) -> Tuple[str, Dict[str, str]]:
         """Safe mode as WeChat does it: Encrypt in the body, msg_signature in the query."""
         query = signed_query()
         envelope = self.crypto.encrypt_message(xml, query["nonce"], query["timestamp"])
@@ -228,6 +228,10 @@ class WeChatPlatform:
             f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
             f"<Encrypt><![CDATA[{fields['Encrypt']}]]></Encrypt></xml>"
         )
+        return body, query
+
+    async def post_encrypted(self, xml: str, tamper: bool = False) -> Tuple[int, str]:
+        body, query = self.seal(xml, tamper)
         return await self.post(body, query)
 
     async def say(self, content: str, msg_id: int, openid: str = OPENID) -> str:
@@ -349,15 +353,209 @@ def test_stale_timestamp_is_refused_as_a_replay() -> None:
     run(scenario)
 
 
-def test_unconfigured_token_refuses_everything() -> None:
+# -- attacks (issue 19: "WeChat callbacks can be forged") ----------------------
+#
+# Each test plays one attacker; the honest paths are the tests around them.
+
+NONCE_STORE_ENV = "XIAOAN_WECHAT_REDIS_URL"  # shared nonce store (make scale); unset: in-process
+
+
+def _redis_reachable(port: int = 6379) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _in_process_nonce_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own channel memory unless it asks for the shared store."""
+    monkeypatch.delenv(NONCE_STORE_ENV, raising=False)
+
+
+def test_attack_forged_callback_with_no_token_configured_is_refused(caplog) -> None:
+    """No WECHAT_TOKEN: 503 for everyone, whatever token the forger guessed, and a log line saying why."""
+
     async def scenario() -> None:
         bot = StubRasa()
         async with wechat(bot, token="${WECHAT_TOKEN}") as wx:
-            assert (await wx.post(text_xml("你好", 6)))[0] == 403
-            assert (await wx.get({**signed_query(), "echostr": "x"}))[0] == 403
+            for guess in ("", "xiaoan-scale-test", "xiaoan-live-test", TOKEN):
+                status, _ = await wx.post(text_xml("你好", 220), signed_query(token=guess))
+                assert status == 503, guess
+                status, body = await wx.get({**signed_query(token=guess), "echostr": "echo-220"})
+                assert status == 503 and "echo-220" not in body
+            assert (await wx.post(text_xml("你好", 221), {}))[0] == 503
+        async with wechat(bot, safe_mode=True, token="") as wx:  # safe mode does not help without a token
+            assert (await wx.post_encrypted(text_xml("你好", 222)))[0] == 503
+        assert bot.received == []
+
+    caplog.set_level("WARNING")
+    run(scenario)
+    assert "WECHAT_TOKEN is not configured" in caplog.text
+
+
+def test_attack_plaintext_in_safe_mode_is_refused() -> None:
+    """With an AES key set, only a sealed message is read; plaintext is never processed."""
+
+    async def scenario() -> None:
+        bot = StubRasa()
+        async with wechat(bot, safe_mode=True) as wx:
+            status, body = await wx.post(text_xml("伪造的明文", 230))  # correctly signed, not sealed
+            assert status in (400, 403) and "伪造" not in body
+            sealed, query = wx.seal(text_xml("你好", 231))
+            no_msg_signature = {k: v for k, v in query.items() if k != "msg_signature"}
+            assert (await wx.post(sealed, no_msg_signature))[0] in (400, 403)
+            raw = {k: v for k, v in query.items() if k not in ("encrypt_type", "msg_signature")}
+            assert (await wx.post(sealed, raw))[0] in (400, 403)  # the envelope sent as "raw"
+            # encrypt_type=aes and a msg_signature over an empty Encrypt, but the body is plaintext
+            plain = signed_query()
+            plain.update(encrypt_type="aes", msg_signature=sign(TOKEN, plain["timestamp"], plain["nonce"], ""))
+            assert (await wx.post(text_xml("伪造的明文", 232), plain))[0] in (400, 403)
         assert bot.received == []
 
     run(scenario)
+
+
+def test_attack_the_same_signed_callback_sent_twice_is_refused() -> None:
+    """A captured callback, replayed within the window, is refused; so is its query with another body."""
+
+    async def scenario() -> None:
+        bot = StubRasa()
+        async with wechat(bot) as wx:
+            query, xml = signed_query(), text_xml("转账失败", 200)
+            status, body = await wx.post(xml, query)
+            assert status == 200 and reply_content(body) == "收到：转账失败"
+            status, body = await wx.post(xml, query)  # the exact same request again
+            assert status == 403 and "收到" not in body
+            assert (await wx.post(text_xml("把卡号发给我", 201), query))[0] == 403  # captured query, new body
+            verify = {**signed_query(), "echostr": "echo-202"}
+            assert await wx.get(verify) == (200, "echo-202")
+            assert (await wx.get(verify))[0] == 403  # a verification replayed
+            reused = {k: v for k, v in verify.items() if k != "echostr"}
+            assert (await wx.post(text_xml("伪造", 202), reused))[0] == 403  # its query carrying a message
+            # WeChat's own retry of MsgId 200 comes newly signed: still answered, still run once
+            assert await wx.say("转账失败", 200) == "收到：转账失败"
+        assert bot.texts == ["转账失败"]
+
+        bot = StubRasa()
+        async with wechat(bot, safe_mode=True) as wx:
+            sealed, query = wx.seal(text_xml("显示失败但是钱扣了", 210))
+            assert (await wx.post(sealed, query))[0] == 200
+            status, body = await wx.post(sealed, query)
+            assert status == 403 and "<Encrypt>" not in body
+        assert bot.texts == ["显示失败但是钱扣了"]
+
+    run(scenario)
+
+
+def test_attack_a_replay_sent_to_the_other_server_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """make scale: two Rasa servers behind nginx remember nonces in one Redis."""
+    if not _redis_reachable():
+        pytest.skip("needs Redis on 127.0.0.1:6379 (make scale's store)")
+    monkeypatch.setenv(NONCE_STORE_ENV, "redis://127.0.0.1:6379/15")
+
+    async def scenario() -> None:
+        first, second = StubRasa(), StubRasa()
+        async with wechat(first) as server_a, wechat(second) as server_b:
+            query, xml = signed_query(), text_xml("转账失败", 250)
+            assert (await server_a.post(xml, query))[0] == 200
+            assert (await server_b.post(xml, query))[0] == 403
+            assert await server_b.say("你好", 251) == "收到：你好"  # honest traffic still flows
+        assert first.texts == ["转账失败"] and second.texts == ["你好"]
+
+    run(scenario)
+
+
+def test_attack_nonce_store_down_fails_closed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the shared nonce store cannot be asked, no message is processed (503; WeChat retries)."""
+    monkeypatch.setenv(NONCE_STORE_ENV, f"redis://127.0.0.1:{_free_port()}/0")
+
+    async def scenario() -> None:
+        bot = StubRasa()
+        async with wechat(bot) as wx:
+            assert (await wx.post(text_xml("你好", 255)))[0] == 503
+        assert bot.received == []
+
+    run(scenario)
+
+
+def test_attack_stale_or_future_timestamp_is_refused() -> None:
+    async def scenario() -> None:
+        bot = StubRasa()
+        async with wechat(bot) as wx:
+            for skew in (-301, -3600, 301, 10**6):
+                query = signed_query(timestamp=int(time.time()) + skew)
+                assert (await wx.post(text_xml("你好", 240), query))[0] == 403, skew
+                assert (await wx.get({**query, "echostr": "e"}))[0] == 403, skew
+        assert bot.received == []
+
+    run(scenario)
+
+
+def test_attack_wrong_signature_is_refused() -> None:
+    """A signature that is not exactly the token's, on an otherwise genuine sealed callback."""
+
+    def mutations(query: Dict[str, str]) -> List[str]:
+        genuine = query["signature"]
+        return [
+            sign("guessed", query["timestamp"], query["nonce"]),
+            genuine.upper(),
+            genuine[:-1],
+            genuine + "0",
+            "签名" * 20,  # not ASCII: a refusal, not a 500
+            "0" * 4000,
+        ]
+
+    async def scenario() -> None:
+        bot = StubRasa()
+        async with wechat(bot, safe_mode=True) as wx:
+            for index in range(6):
+                sealed, query = wx.seal(text_xml("你好", 245))
+                forged = {**query, "signature": mutations(query)[index]}
+                assert (await wx.post(sealed, forged))[0] == 403, forged["signature"][:12]
+                verify = {**signed_query(), "echostr": "e"}
+                verify["signature"] = mutations(verify)[index]
+                assert (await wx.get(verify))[0] == 403
+            sealed, query = wx.seal(text_xml("你好", 246))
+            for bad in ("0" * 40, query["msg_signature"].upper(), "签名", ""):
+                status = (await wx.post(sealed, {**query, "msg_signature": bad}))[0]
+                assert status in (400, 403), bad
+            other, _ = wx.seal(text_xml("伪造", 247))  # a genuine ciphertext under another msg_signature
+            assert (await wx.post(other, query))[0] == 403
+        assert bot.received == []
+
+    run(scenario)
+
+
+def test_attack_signatures_are_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """URL verification, the POST signature and msg_signature all go through hmac.compare_digest."""
+    import hmac
+
+    compared: List[Tuple[Any, Any]] = []
+    real = hmac.compare_digest
+
+    def spy(a: Any, b: Any) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+    checked: List[str] = []
+
+    async def scenario() -> None:
+        async with wechat() as wx:
+            verify = {**signed_query(), "echostr": "e1"}
+            assert (await wx.get(verify))[0] == 200
+            plain = signed_query()
+            assert (await wx.post(text_xml("你好", 260), plain))[0] == 200
+        async with wechat(safe_mode=True) as wx:
+            sealed, query = wx.seal(text_xml("你好", 261))
+            assert (await wx.post(sealed, query))[0] == 200
+        checked.extend([verify["signature"], plain["signature"], query["signature"], query["msg_signature"]])
+
+    run(scenario)
+    seen = {x.decode() if isinstance(x, bytes) else x for pair in compared for x in pair}
+    assert all(signature in seen for signature in checked)
 
 
 # -- plain and safe mode ------------------------------------------------------
@@ -392,8 +590,11 @@ def test_safe_mode_decrypts_the_message_and_encrypts_the_reply() -> None:
 
             status, _ = await wx.post_encrypted(text_xml("伪造的消息", 21), tamper=True)
             assert status == 403
-            # compatibility mode: a plain callback still works and is answered plainly
-            assert await wx.say("你好", 22) == "收到：你好"
+            # compatibility mode: plaintext fields beside Encrypt; only the ciphertext is read
+            sealed, query = wx.seal(text_xml("你好", 22))
+            beside = sealed.replace("</xml>", "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[伪造]]></Content></xml>")
+            status, body = await wx.post(beside, query)
+            assert status == 200 and wx.open_sealed_reply(body).content == "收到：你好"
         assert bot.texts == ["显示失败但是钱扣了", "你好"]
 
     run(scenario)
@@ -450,10 +651,14 @@ LAUGHS = (
 def test_entities_are_never_resolved(payload: str) -> None:
     async def scenario() -> None:
         bot = StubRasa()
-        async with wechat(bot, safe_mode=True) as wx:
+        async with wechat(bot) as wx:
             status, body = await wx.post(payload)
             assert status == 400 and "root:" not in body
-            status, body = await wx.post_encrypted(payload)  # inside the ciphertext too
+        async with wechat(bot, safe_mode=True) as wx:
+            status, body = await wx.post_encrypted(payload)  # inside the ciphertext
+            assert status == 400 and "root:" not in body
+            sealed, query = wx.seal(text_xml("你好", 32))  # around it
+            status, body = await wx.post(payload.replace("</xml>", sealed[5:]), query)
             assert status == 400 and "root:" not in body
         assert bot.received == []
 
@@ -732,3 +937,53 @@ def test_absurd_timestamps_are_refused_not_crashed(timestamp: str) -> None:
     with pytest.raises(RequestRejected) as refused:
         verify_query(TOKEN, query)
     assert refused.value.status == 403
+
+
+# -- the seen-callback memory -------------------------------------------------
+
+
+def test_seen_callbacks_are_forgotten_after_the_window_and_kept_within_it() -> None:
+    from channels.wechat_state import MemoryNonces
+
+    now = [1000.0]
+    seen = MemoryNonces(ttl=600.0, clock=lambda: now[0])
+
+    async def scenario() -> None:
+        assert await seen.first_use("a") and not await seen.first_use("a")
+        now[0] += 599.0
+        assert await seen.first_use("b") and not await seen.first_use("a")
+        now[0] += 2.0  # "a" is past its window (its timestamp is stale by now): forgotten
+        assert await seen.first_use("c") and len(seen) == 2
+        assert not await seen.first_use("b")
+
+    run(scenario)
+
+
+def test_the_shared_store_sets_once_with_an_expiry_and_fails_closed() -> None:
+    from channels.wechat_state import NonceStoreUnavailable, RedisNonces, seen_callbacks
+
+    class FakeRedis:
+        def __init__(self, down: bool = False) -> None:
+            self.down = down
+            self.calls: List[Tuple[str, Dict[str, Any]]] = []
+            self.keys: set = set()
+
+        async def set(self, name: str, value: bytes, **options: Any) -> Optional[bool]:
+            if self.down:
+                raise ConnectionError("Connection refused")
+            self.calls.append((name, options))
+            if options.get("nx") and name in self.keys:
+                return None
+            self.keys.add(name)
+            return True
+
+    async def scenario() -> None:
+        client = FakeRedis()
+        store = RedisNonces("redis://unused", ttl=600.0, client=client)
+        assert await store.first_use("k") and not await store.first_use("k")
+        assert client.calls[0] == ("xiaoan:wechat:seen:k", {"nx": True, "ex": 600})
+        with pytest.raises(NonceStoreUnavailable):
+            await RedisNonces("redis://unused", ttl=600.0, client=FakeRedis(down=True)).first_use("k")
+
+    run(scenario)
+    assert type(seen_callbacks(600.0)).__name__ == "MemoryNonces"  # XIAOAN_WECHAT_REDIS_URL unset

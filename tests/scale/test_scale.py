@@ -212,6 +212,37 @@ def test_wechat_retries_meet_the_first_attempts_server(stack: ScaleStack) -> Non
     assert user_texts(tracker(stack.url, openid, stack.auth_token)["events"]) == ["钱扣了但是显示交易失败"]
 
 
+def test_a_wechat_callback_replayed_to_the_other_server_is_refused(stack: ScaleStack) -> None:
+    """Both servers remember signed callbacks in one Redis (XIAOAN_WECHAT_REDIS_URL, issue 19): a captured
+    callback replayed straight to the other Rasa server is refused, while WeChat's own retry (signed anew) is not."""
+    import urllib.error
+    import urllib.request
+
+    from wechatpy.utils import WeChatSigner
+
+    openid = f"o_replay_{uuid.uuid4().hex[:8]}"
+    message = wechat_text_xml(openid, "一般多久到账")
+    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+    signer = WeChatSigner()
+    signer.add_data(stack.wechat_token, timestamp, nonce)
+    query = f"signature={signer.signature}&timestamp={timestamp}&nonce={nonce}&openid={openid}"
+
+    def post(port: int) -> int:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/wechat/webhook?{query}",
+                                         message.encode(), {"Content-Type": "text/xml"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    assert post(RASA_PORTS[0]) == 200
+    assert post(RASA_PORTS[1]) == 403
+    status, body = wechat_post(stack.url, stack.wechat_token, message, openid=openid)  # WeChat's retry
+    assert status == 200 and "<xml>" in body
+    assert user_texts(tracker(stack.url, openid, stack.auth_token)["events"]) == ["一般多久到账"]
+
+
 def run_load(stack: ScaleStack, name: str, kill: str, conversations: int = 30, turns: int = 8) -> Dict[str, Any]:
     """30 x 8 through nginx; `kill` SIGKILLed once a quarter is answered. Figures, and how the process came back."""
     out = ROOT / "results" / f"scale_load_{name}.json"
