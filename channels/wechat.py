@@ -24,9 +24,11 @@ In ``credentials.yml`` (Rasa substitutes the environment variables)::
 Who may post (issue 19): without a token every request gets 503 and the log
 says WECHAT_TOKEN is not configured; a callback must carry the token's
 signature (compared in constant time) and a timestamp within
-``max_clock_skew`` (300 s); a signed query is accepted once (WeChat signs
-each retry anew, so a second use is a replay: 403), remembered for the whole
-window in this process or, with several servers, in Redis
+``max_clock_skew`` (300 s); a signed query carries one request only (the
+same query with another body is refused, 403; the very same request again
+goes to the per-message dedupe and gets the first answer, nothing runs
+twice), remembered for the whole window in this process or, with several
+servers, in Redis
 (``XIAOAN_WECHAT_REDIS_URL``); in safe mode only sealed messages are read.
 
 Protocol details live in ``wechat_protocol``, text layout in
@@ -36,6 +38,7 @@ and the customer-service API in ``wechat_delivery``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import logging
 from dataclasses import dataclass
@@ -239,7 +242,7 @@ class WeChatInput(InputChannel):
                 query = self._authentic_query(request)
                 raw = await read_body_limited(request, self.settings.max_body_bytes)
                 message = self._parse(raw, query)
-                await self._first_use(query)  # after every check: only an authentic callback is remembered
+                await self._first_use(query, raw)  # after every check: only an authentic callback is remembered
             except RequestRejected as rejected:
                 return self._refusal(rejected)
             try:
@@ -265,14 +268,23 @@ class WeChatInput(InputChannel):
         verify_query(self.settings.token, query, self.settings.max_clock_skew)
         return query
 
-    async def _first_use(self, query: SignedQuery) -> None:
-        """A signed query seen before is a replay (WeChat's own retries are signed anew)."""
+    async def _first_use(self, query: SignedQuery, body: bytes = b"") -> None:
+        """A signed query may carry one request only: the same query with another body is a forgery (403).
+
+        The very same request again (query and body) is let through to the per-message dedupe (``MsgId``):
+        it runs nothing twice and answers with the first answer, so a retry of a request whose answer was
+        lost (WeChat hung up after 5 s, nginx re-sent it to the other server) still reaches the user. A
+        replayer learns nothing new: in safe mode the answer is sealed with a key they lack, in plain mode
+        it is the answer the captured request already carried.
+        """
+        exact = f"{query.replay_key}:{hashlib.sha256(body).hexdigest()}"
         try:
-            first = await self.seen.first_use(query.replay_key)
+            new_request = await self.seen.first_use(exact)
+            new_query = await self.seen.first_use(query.replay_key)
         except NonceStoreUnavailable as down:
             logger.error("wechat: cannot tell a replay from a new callback (%s): refused", down)
             raise RequestRejected(503, "replay check unavailable")
-        if not first:
+        if not new_query and new_request:
             raise RequestRejected(403, "replayed callback")
 
     @staticmethod
