@@ -372,3 +372,17 @@ def test_earlier_lookup_results_are_not_shown_to_a_stranger_on_a_new_check(monke
     dispatcher, _ = heard(ActionCheckTransaction(),
                           tracker_for(stranger, {"reference_number": "202611250005"}, owner_history("shared-c")))
     assert "12,000" not in text_of(dispatcher)
+
+
+def test_a_conversation_whose_owner_record_no_longer_opens_is_read_back_to_nobody(monkeypatch, tmp_path):
+    """After the ingress key is rotated (or with an injected "verified" record first), the case is nobody's to
+    read, not everybody's."""
+    from xiaoan.identity.seal import KEY_FILE_ENV, make_key_file
+
+    history = owner_history("rotated-t")
+    monkeypatch.setenv(KEY_FILE_ENV, str(make_key_file(tmp_path / "rotated_key")))
+    for who in (None, "C0001", "C0002"):
+        metadata = {"identity": tokens.sign(who)} if who else {}
+        writer = admit(UserMessage("帮我登记工单", sender_id="rotated-t", input_channel="rest", metadata=metadata))
+        dispatcher, _ = heard(ActionCreateTicket(), tracker_for(writer, dict(LOOKED_UP), history))
+        assert "已冻结" not in text_of(dispatcher), (who, text_of(dispatcher))

@@ -54,12 +54,22 @@ def subject_of(metadata: Any, conversation_id: Optional[str]) -> Optional[str]:
     return party.subject if party else None
 
 
+UNKNOWN_OWNER = "?"  # claimed verified, seal not good (a rotated key, an injected record): nobody's to read
+
+
 def owner_of(metadatas: Iterable[Any], conversation_id: Optional[str]) -> Optional[str]:
-    """The subject the conversation's messages (their metadata, oldest first) were first verified for."""
+    """The subject the conversation's messages (their metadata, oldest first) were first verified for.
+
+    A record that says "verified" without a good seal (sealed under a key since rotated, or injected) makes
+    the owner unknown rather than nobody: what the conversation holds then goes to no one, never to anyone."""
     for metadata in metadatas:
-        subject = subject_of(metadata, conversation_id)
-        if subject:
-            return subject
+        party = party_of(metadata, conversation_id)
+        if party is None:
+            record = identity_record(metadata)
+            if isinstance(record, Mapping) and record.get("verified"):
+                return UNKNOWN_OWNER
+        elif party.subject:
+            return party.subject
     return None
 
 
