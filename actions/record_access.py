@@ -1,12 +1,18 @@
 """Who may see a record: its verified owner, and nobody else (CONTRACT §8).
 
 The ingress has already decided who is writing (`xiaoan.identity`): the latest message's
-record says whether the conversation is verified and as whom. Here the checks learn
+record says whether the conversation is verified and as whom, if its seal is good
+(`xiaoan.identity.seal`: the ingress's HMAC over the record and the conversation id). A record
+without a good seal did not come from the ingress (events posted through Rasa's HTTP API with
+forged metadata, a record copied from another conversation or edited) and counts as nobody.
+Here the checks learn
 
 * whether to look anything up at all (an unverified visitor gets the steps that need no
   lookup and how to sign in, never a record);
 * whether a record may be shown: another owner's record is treated exactly like a number that
   does not exist, so the answer gives no hint that it does;
+* whether the case may be read back (a ticket's summary, with earlier lookups' results): only to
+  the subject the conversation was verified for (`case_readable`, xiaoan/identity/parties.py);
 * whether lookups must wait: failed lookups are counted per conversation and per identity in
   the shared identity store, and past a few in the window further lookups wait (the window is
   the fact `lookup_pause_minutes`, so what the user is told and what is enforced are one number).
@@ -20,9 +26,10 @@ from typing import Any, Optional, Tuple
 
 from rasa_sdk import Tracker
 
-from actions.tracker_reading import ingress_record
 from xiaoan import content
 from xiaoan.identity import get_store
+from xiaoan.identity.parties import identity_record, may_read_back, owner_of
+from xiaoan.identity.seal import opened
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +54,9 @@ class Caller:
 
 
 def caller(tracker: Tracker, now: Optional[float] = None) -> Caller:
-    record = ingress_record(tracker).get("identity")
-    if not isinstance(record, dict):
+    metadata = (tracker.latest_message or {}).get("metadata")
+    record = opened(identity_record(metadata), tracker.sender_id)
+    if record is None:  # not the ingress's record for this conversation: nobody
         return Caller()
     if not record.get("verified"):
         problem = record.get("problem")
@@ -59,6 +67,18 @@ def caller(tracker: Tracker, now: Optional[float] = None) -> Caller:
     if isinstance(expires, (int, float)) and expires <= (time.time() if now is None else now):
         return Caller(problem="expired")  # went stale between the ingress and this action
     return Caller(subject=subject)
+
+
+def conversation_owner(tracker: Tracker) -> Optional[str]:
+    """The subject this conversation was first verified for (sealed records only), if any."""
+    return owner_of((e.get("metadata") for e in tracker.events or []
+                     if isinstance(e, dict) and e.get("event") == "user"), tracker.sender_id)
+
+
+def case_readable(tracker: Tracker, who: Caller) -> bool:
+    """Whether the case (and the lookups' results it records) may be read back to `who`: `who` owns the
+    conversation, or nobody was verified in it (then it holds no record: nothing is looked up for nobody)."""
+    return may_read_back(conversation_owner(tracker), who.subject)
 
 
 def visible(record: Any, who: Caller) -> Any:

@@ -1,4 +1,9 @@
-"""action_create_ticket: the case on record (built and read back by actions/cases.py), and its number once it lands."""
+"""action_create_ticket: the case on record (built and read back by actions/cases.py), and its number once it lands.
+
+The case is read back (its details, the lookups' results in its steps) only to the subject the
+conversation was verified for (actions/record_access.py, `case_readable`); anyone else writing in
+the conversation hears the ticket's number and time only, and staff see the whole case.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -11,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backoffice import get_backoffice, in_worker_thread
 from actions.cases import TICKET_SLOT, attach_ticket, case_from_tracker, summary_parts, summary_values
+from actions.record_access import caller, case_readable
 from actions.speech import say
 from actions.tracker_reading import fraud_reminder_once, latest_intent, request_key
 from xiaoan import clock
@@ -47,8 +53,11 @@ class ActionCreateTicket(Action):
             logger.exception("ticket store unavailable")
             dispatcher.utter_message(response=BUSY_RESPONSE)
             return [SlotSet(PENDING_KEY_SLOT, key)]
+        parts = summary_parts(case)
+        if not case_readable(tracker, caller(tracker)):
+            parts = parts[:1]  # utter_ticket_created: the number and the time, none of the case
         say(
-            dispatcher, tracker, *summary_parts(case), sep="\n",
+            dispatcher, tracker, *parts, sep="\n",
             ticket_id=ticket.ticket_id, created_at=clock.for_people(ticket.created_at), **summary_values(case),
         )
         reminder, events = fraud_reminder_once(tracker)

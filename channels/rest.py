@@ -32,6 +32,7 @@ from sanic.response import HTTPResponse, ResponseStream
 from channels.staff_notices import rest_messages
 from xiaoan import content
 from xiaoan.handover.store import get_store
+from xiaoan.runtime.ingress import reads_back
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class RestInput(RasaRestInput):
             assert payload is not None
             sender_id = payload.get("sender")
             text = payload["message"]
-            input_channel = payload.get("input_channel") or self.name()
+            input_channel = self.name()  # the body's "input_channel" is the client's claim: never read
             metadata = payload.get("metadata")
             if rasa.utils.endpoints.bool_arg(request, "stream", default=False):
                 return response.stream(
@@ -123,16 +124,17 @@ class RestInput(RasaRestInput):
                     content_type="text/event-stream",
                 )
             collector = CollectingOutputChannel()
+            message = UserMessage(text, collector, sender_id, input_channel=input_channel, metadata=metadata)
             try:
-                await on_new_message(
-                    UserMessage(text, collector, sender_id, input_channel=input_channel, metadata=metadata)
-                )
+                await on_new_message(message)
             except CancelledError:
                 logger.error("rest: the client left before message %s of %s was answered",
                              (metadata or {}).get("message_id"), sender_id)
             except Exception:  # noqa: BLE001 - the client gets what was said so far, never a 500
                 logger.exception("rest: handling a message of %s failed", sender_id)
-            # what staff wrote since the last message (a person holds the conversation: channels/staff.py)
-            return response.json([*await staff_messages_for(sender_id), *collector.messages])
+            # what staff wrote since the last message (a person holds the conversation: channels/staff.py),
+            # to the conversation's owner only
+            staff = await staff_messages_for(sender_id) if reads_back(message) else []
+            return response.json([*staff, *collector.messages])
 
         return webhook

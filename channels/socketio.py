@@ -17,6 +17,14 @@ this subclass removes:
   (``WEB_PORT`` defaults to 8080). Clients that send no ``Origin`` header
   (scripts, tests) are not affected.
 
+A socket is bound to its own session. Rasa lets any socket that names a
+session id in ``session_request`` join that session's room (and so receive
+its answers), and takes each ``user_uttered``'s ``session_id`` as the sender.
+Here a ``session_request`` naming a session another live socket of this server
+holds gets a fresh session id instead, and a socket's messages go to the
+session it was confirmed, whatever the message names. A page reloaded after
+its old socket hung up asks for its stored session id and gets it back.
+
 Everything else (events, payloads, ``metadata_key``, JWT) is Rasa's behaviour.
 In ``credentials.yml``::
 
@@ -46,11 +54,12 @@ from sanic.response import HTTPResponse
 import engineio
 from socketio import AsyncServer
 
-from channels.staff import deliver_pending_to_session
+from channels.staff import deliver_pending_to_session, session_holders
 
 logger = logging.getLogger(__name__)
 
 Origins = Union[str, List[str]]
+MAX_SESSION_ID_CHARS = 128
 
 # Sanic-CORS skips a response whose request carries this flag (sanic_cors.core).
 SANIC_CORS_EVALUATED = "_sanic_cors_e"
@@ -178,6 +187,7 @@ class SocketIOInput(RasaSocketIOInput):
             metadata_key,
         )
         self.cors_allowed_origins = parse_allowed_origins(cors_allowed_origins)
+        self.sessions: Dict[Text, Text] = {}  # socket (sid) -> the session it was confirmed
 
     def _authorised(self, auth: Optional[Dict]) -> bool:
         if not self.jwt_key:
@@ -191,16 +201,27 @@ class SocketIOInput(RasaSocketIOInput):
         return bool(payload)
 
     def _sender_id(self, sid: Text, data: Dict) -> Optional[Text]:
+        """The session this socket was confirmed; a message naming another session is not that session's."""
         if not self.session_persistence:
             return sid
-        if not data.get("session_id"):
+        session_id = self.sessions.get(sid)
+        if session_id is None or data.get("session_id") != session_id:
             rasa.shared.utils.io.raise_warning(
-                "A message without a valid session_id was received. This message "
-                "will be ignored. Make sure to set a proper session id using the "
-                "`session_request` socketIO event."
+                "A message for a session its socket was not confirmed (no `session_request`, or another "
+                "session's id) was received. This message will be ignored."
             )
             return None
-        return data["session_id"]
+        return session_id
+
+    def _session_for(self, sid: Text, asked: Any) -> Text:
+        """The session id to confirm: the one asked for, unless it is unusable or another live socket holds it."""
+        if not isinstance(asked, str) or not 0 < len(asked) <= MAX_SESSION_ID_CHARS:
+            return uuid.uuid4().hex
+        holders = session_holders(self.sio, asked, self.namespace) - {sid}
+        if holders:
+            logger.warning("socket %s asked for a session another live socket holds: given a fresh one", sid)
+            return uuid.uuid4().hex
+        return asked
 
     def _metadata(self, data: Dict) -> Dict[Text, Any]:
         metadata = data.get(self.metadata_key) or {}
@@ -231,20 +252,26 @@ class SocketIOInput(RasaSocketIOInput):
             return accepted
 
         @sio.on("disconnect", namespace=self.namespace)
-        async def disconnect(sid: Text) -> None:
+        async def disconnect(sid: Text, *_: Any) -> None:
+            self.sessions.pop(sid, None)  # socket.io takes the socket out of its rooms itself
             logger.debug(f"User {sid} disconnected from socketIO endpoint.")
 
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
             data = data if isinstance(data, dict) else {}
-            if not data.get("session_id"):
-                data["session_id"] = uuid.uuid4().hex
+            session_id = self._session_for(sid, data.get("session_id"))
             if self.session_persistence:
-                await enter_room(sio, sid, data["session_id"], self.namespace)
-            await sio.emit("session_confirm", data["session_id"], room=sid, namespace=self.namespace)
-            logger.debug(f"User {sid} joined session {data['session_id']}.")
+                previous = self.sessions.get(sid)
+                if previous is not None and previous != session_id:
+                    result = sio.leave_room(sid, previous, namespace=self.namespace)
+                    if inspect.isawaitable(result):
+                        await result
+                self.sessions[sid] = session_id
+                await enter_room(sio, sid, session_id, self.namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+            logger.debug(f"User {sid} joined session {session_id}.")
             if self.session_persistence:  # what staff wrote while the page was closed (channels/staff.py)
-                await deliver_pending_to_session(self, data["session_id"])
+                await deliver_pending_to_session(self, session_id)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
         async def handle_message(sid: Text, data: Dict) -> None:

@@ -179,6 +179,11 @@ def _socket_payload(message: Dict[str, Any]) -> Dict[str, Any]:
     return payload
 
 
+def session_holders(sio: Any, room: str, namespace: Optional[str]) -> set:
+    """The sockets of this server in the session's room (a message queue's other servers are not seen)."""
+    return set((sio.manager.rooms.get(namespace or "/") or {}).get(room) or {})
+
+
 def session_present(sio: Any, room: str, namespace: Optional[str]) -> Optional[bool]:
     """Whether a socket is in the session's room on this server; None when a message queue spreads rooms
     over several servers (this server cannot see the others' rooms)."""

@@ -42,6 +42,7 @@ from ops.display import TerminalDisplay
 from ops.foreground import ignore_signals, run_in_foreground, stop_on_signals
 from ops.supervisor_config import Program
 from ops.supervisor_run import Supervisor
+from xiaoan.identity.seal import key_env
 from xiaoan.identity.tokens import secret_env, sign
 
 LOOPBACK = ("127.", "localhost", "::1")
@@ -120,6 +121,12 @@ class LocalSet:
         the run folder (0600) so that `make run` can print a signed-in demo link. A bank sets its own."""
         return secret_env(self.var)
 
+    def ingress_env(self) -> dict:
+        """The ingress key (xiaoan/identity/seal.py) the Rasa server seals identity records with and the action
+        server opens them with: the deployment's (`XIAOAN_INGRESS_KEY_FILE`), else one made once in the run
+        folder (0600; var/ingress_key, the one `make shell` finds by default)."""
+        return key_env(self.var)
+
     def demo_link(self, subject: Optional[str]) -> str:
         """The chat page, signed in as `subject` (a token in the URL's fragment, never sent to the page server)."""
         if subject is None:
@@ -167,6 +174,7 @@ class LocalSet:
         rasa_env["WEB_PORT"] = str(self.web_port)
         rasa_env.update(self.handover_env())
         rasa_env.update(self.identity_env())
+        rasa_env.update(self.ingress_env())
         # The HTTP API always needs a token, loopback included (any local process or a DNS-rebinding page
         # reaches loopback): RASA_AUTH_TOKEN, else a random one kept in a 0600 file, never on a command line.
         rasa_env["XIAOAN_AUTH_TOKEN_FILE"] = str(self.token_file())
@@ -174,6 +182,7 @@ class LocalSet:
         if self.own_folder:
             actions_env["XIAOAN_BACKOFFICE_URL"] = f"sqlite:///{self.var / 'backoffice.db'}"
         actions_env.update(self.handover_env())
+        actions_env.update(self.ingress_env())
         rasa = f"http://127.0.0.1:{self.rasa_port}" if reachable_address(self.host) == "127.0.0.1" else self.rasa_url
         programs = [
             Program(

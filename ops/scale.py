@@ -32,6 +32,7 @@ from ops.foreground import ignore_signals, run_in_foreground, stop_on_signals
 from ops.probes import port_in_use
 from ops.supervisor_config import Program
 from ops.supervisor_run import Supervisor
+from xiaoan.identity.seal import key_env
 from xiaoan.identity.tokens import secret_env
 
 WORK = ROOT / "var" / "scale"
@@ -197,7 +198,8 @@ class ScaleStack:
         return {"XIAOAN_HANDOVER_URL": postgres_url()}
 
     def programs(self, key_prefix: str) -> List[Program]:
-        common_env = {"XIAOAN_AUTH_TOKEN_FILE": str(self.token_file), **secret_env(self.work)}
+        # every server reads the same API token, identity secret and ingress key (xiaoan/identity/seal.py) files
+        common_env = {"XIAOAN_AUTH_TOKEN_FILE": str(self.token_file), **secret_env(self.work), **key_env(self.work)}
         programs = [Program(
             name="actions", label=f"actions :{ACTION_PORT}",
             argv=[PYTHON, "-m", "xiaoan.runtime", "run", "actions", "--actions", "actions", "--port", str(ACTION_PORT)],

@@ -144,9 +144,18 @@ class WebchatClient:
         return await asyncio.wait_for(self.bot.get(), timeout)
 
     async def close(self) -> None:
-        """Hang up at once (a polite polling disconnect waits out a long poll)."""
+        """Hang up as a closing page does (the server hears it: the session is free for the next socket), without
+        waiting out the long poll a polite polling disconnect waits for."""
+        import engineio
+
         eio = self.sio.eio
         tasks = [t for t in (eio.read_loop_task, eio.write_loop_task) if t is not None]
+        if eio.state == "connected" and eio.write_loop_task is not None:
+            await eio._send_packet(engineio.packet.Packet(engineio.packet.CLOSE))
+            try:  # the write loop posts it
+                await asyncio.wait_for(eio.queue.join(), 3)
+            except asyncio.TimeoutError:
+                pass
         await eio.disconnect(abort=True)
         for task in tasks:
             task.cancel()

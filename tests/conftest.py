@@ -66,6 +66,14 @@ def backoffice_db(tmp_path, monkeypatch):
     backoffice._backoffice_for.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def ingress_key(tmp_path, monkeypatch):
+    """Every test gets its own ingress key (xiaoan/identity/seal.py), never the repository's var/ingress_key."""
+    from xiaoan.identity.seal import KEY_FILE_ENV, make_key_file
+
+    monkeypatch.setenv(KEY_FILE_ENV, str(make_key_file(tmp_path / "ingress_key")))
+
+
 @pytest.fixture
 def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()

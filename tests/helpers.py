@@ -38,11 +38,14 @@ def owner_of(slots: dict[str, Any]) -> str:
     return "C0001"
 
 
-def identity_record(subject: Optional[str], **extra: Any) -> dict[str, Any]:
-    """What the ingress records for a message verified as `subject` (None: nobody verified)."""
+def identity_record(subject: Optional[str], sender_id: str = "tester", **extra: Any) -> dict[str, Any]:
+    """What the ingress records for a message of conversation `sender_id` verified as `subject` (None: nobody
+    verified), sealed with the test's ingress key as the ingress seals it."""
+    from xiaoan.identity.seal import sealed
+
     if subject is None:
-        return {"verified": False, **extra}
-    return {"verified": True, "subject": subject, "via": "token", **extra}
+        return sealed({"verified": False, "channel": "rest", **extra}, sender_id)
+    return sealed({"verified": True, "subject": subject, "via": "token", "channel": "rest", **extra}, sender_id)
 
 
 def make_tracker(
@@ -69,7 +72,7 @@ def make_tracker(
         "intent": {"name": intent, "confidence": confidence},
         "entities": entities or [],
         "message_id": message_id,
-        "metadata": {"xiaoan": {"identity": identity_record(subject)}},
+        "metadata": {"xiaoan": {"identity": identity_record(subject, sender_id)}},
     }
     if ranking is not None:
         latest["intent_ranking"] = ranking

@@ -21,6 +21,7 @@ from actions.cases import case_from_tracker
 from tests.helpers import heard, identity_record, make_tracker, responses_of, slot_events, text_of
 from xiaoan import content, identity
 from xiaoan.identity import tokens
+from xiaoan.identity.seal import opened
 from xiaoan.runtime.ingress import admit, admitted_facts
 from xiaoan.runtime.tracker_store import mask_event_data
 
@@ -93,6 +94,7 @@ def test_the_ingress_verifies_a_token_and_does_not_keep_it():
     message = admitted({"identity": token, "message_id": "m1"})
     record = admitted_facts(message.metadata)["identity"]
     assert record["verified"] and record["subject"] == "C0001" and record["via"] == "token"
+    assert record["channel"] == "rest" and record["seal"]
     assert "identity" not in message.metadata and token not in repr(message.metadata)
 
 
@@ -100,32 +102,53 @@ def test_a_refused_token_is_recorded_as_refused_and_logged_without_the_token(cap
     token = jwt.encode({"sub": "C0001", "exp": int(time.time()) + 600}, "wrong-secret-of-enough-length")
     with caplog.at_level("WARNING"):
         message = admitted({"identity": token})
-    assert admitted_facts(message.metadata)["identity"] == {"verified": False, "problem": "forged", "via": "token"}
+    assert unsealed(message) == {"verified": False, "problem": "forged", "via": "token", "channel": "rest"}
     assert "forged" in caplog.text and token not in caplog.text
 
 
+def unsealed(message):
+    """The ingress's identity record of an admitted message, its seal checked and left out."""
+    record = dict(admitted_facts(message.metadata)["identity"])
+    assert opened(record, message.sender_id) is not None, "the ingress seals what it records"
+    record.pop("seal")
+    return record
+
+
 def test_wechat_is_verified_by_the_openids_binding_only():
-    assert admitted_facts(admitted(channel="wechat", sender="oWx-bound").metadata)["identity"] == {"verified": False}
+    nobody = {"verified": False, "channel": "wechat"}
+    assert unsealed(admitted(channel="wechat", sender="oWx-bound")) == nobody
     identity.get_store().bind_wechat("oWx-bound", "C0001")
-    record = admitted_facts(admitted(channel="wechat", sender="oWx-bound").metadata)["identity"]
-    assert record == {"verified": True, "subject": "C0001", "via": "wechat_binding"}
+    record = unsealed(admitted(channel="wechat", sender="oWx-bound"))
+    assert record == {"verified": True, "subject": "C0001", "via": "wechat_binding", "channel": "wechat"}
     # the same sender id on another channel proves nothing
-    assert admitted_facts(admitted(channel="rest", sender="oWx-bound").metadata)["identity"] == {"verified": False}
+    assert unsealed(admitted(channel="rest", sender="oWx-bound")) == {"verified": False, "channel": "rest"}
     assert identity.get_store().unbind_wechat("oWx-bound")
-    assert admitted_facts(admitted(channel="wechat", sender="oWx-bound").metadata)["identity"] == {"verified": False}
+    assert unsealed(admitted(channel="wechat", sender="oWx-bound")) == nobody
 
 
-def test_the_local_identity_is_for_the_shell_and_rasa_test_only(monkeypatch):
+@pytest.mark.parametrize("command, channels", [("shell", ("cmdline",)), ("interactive", (None,)), ("test", (None,))])
+def test_the_local_identity_is_for_the_shell_interactive_and_rasa_test_only(monkeypatch, command, channels):
     monkeypatch.setenv("XIAOAN_LOCAL_IDENTITY", tokens.sign("C0001"))
-    for channel in ("cmdline", None):
+    monkeypatch.setattr(identity, "_local_channels", ())
+    identity.allow_local_identity(command)
+    for channel in channels:
         assert admitted_facts(admitted(channel=channel).metadata)["identity"]["subject"] == "C0001"
-    for channel in ("rest", "socketio", "wechat"):
+    for channel in {"cmdline", None, "rest", "socketio", "wechat"} - set(channels):
+        assert not admitted_facts(admitted(channel=channel).metadata)["identity"]["verified"]
+
+
+@pytest.mark.parametrize("command", ["run", None])
+def test_a_server_never_takes_the_local_identity_whatever_its_environment(monkeypatch, command):
+    monkeypatch.setenv("XIAOAN_LOCAL_IDENTITY", tokens.sign("C0001"))
+    monkeypatch.setattr(identity, "_local_channels", ())
+    identity.allow_local_identity(command)
+    for channel in ("cmdline", None, "", "rest"):
         assert not admitted_facts(admitted(channel=channel).metadata)["identity"]["verified"]
 
 
 def test_what_the_user_types_proves_nothing():
     message = admit(UserMessage("我是张三，身份证已认证，客户号C0001", sender_id="u1", input_channel="rest"))
-    assert admitted_facts(message.metadata)["identity"] == {"verified": False}
+    assert unsealed(message) == {"verified": False, "channel": "rest"}
 
 
 def test_the_tracker_store_never_writes_a_token_that_escaped_the_ingress():
@@ -196,7 +219,7 @@ def test_an_identity_that_expired_since_the_ingress_is_not_trusted():
 ])
 def test_a_refused_token_gets_a_clear_answer_once(problem, response):
     tracker = make_tracker({}, identity=None, text="你好")
-    tracker.latest_message["metadata"]["xiaoan"]["identity"] = {"verified": False, "problem": problem}
+    tracker.latest_message["metadata"]["xiaoan"]["identity"] = identity_record(None, problem=problem)
     dispatcher, events = heard(ValidateSlotMappings(), tracker)
     assert response in responses_of(dispatcher) and slot_events(events)["identity_refusal_told"] == problem
     tracker.slots["identity_refusal_told"] = problem

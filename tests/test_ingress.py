@@ -44,9 +44,11 @@ def test_a_client_cannot_forge_the_ingress_record():
                             "identity": {"verified": True, "subject": "C0001", "via": "token"}}}
     message = admit(UserMessage(f"卡号{CARD}", sender_id="u", metadata=forged))
     assert CARD not in message.text
-    assert admitted_facts(message.metadata) == {"text": "卡号***************0123", "secrets_masked": ["card_number"],
-                                                "fraud_signals": [], "message_id": None,
-                                                "identity": {"verified": False}}
+    facts = admitted_facts(message.metadata)
+    seal = facts["identity"].pop("seal")
+    assert facts == {"text": "卡号***************0123", "secrets_masked": ["card_number"],
+                     "fraud_signals": [], "message_id": None, "identity": {"verified": False, "channel": None}}
+    assert seal and seal != forged[INGRESS_KEY].get("identity", {}).get("seal")
 
 
 def test_payloads_are_masked_but_not_rewritten():

@@ -1,20 +1,25 @@
 """Who is writing: the verified identity a message carries, found once, at the ingress (CONTRACT §8).
 
 A message is verified when it carries a good token (REST `metadata.identity`, the chat page's
-`customData.identity`), when it comes over WeChat from an OpenID the bank has bound, or, for
-the shell, `rasa interactive` and `rasa test` only, when `XIAOAN_LOCAL_IDENTITY` holds a good
-token (a support engineer's own test identity, signed like any other). What the user types is
-never evidence of who they are.
+`customData.identity`), when it comes over WeChat from an OpenID the bank has bound, or, in a
+`rasa shell`, `rasa interactive` or `rasa test` process only, when `XIAOAN_LOCAL_IDENTITY` holds
+a good token (a support engineer's own test identity, signed like any other). What the user
+types is never evidence of who they are, and neither is anything else the client writes: the
+channel is the name of the InputChannel that received the request (channels/rest.py never takes
+the body's ``input_channel``), and the local identity is bound to the process's command
+(`allow_local_identity`, called by ``python -m xiaoan.runtime``), not to a channel name a
+request could carry.
 
-The ingress records the outcome in the message's metadata (`xiaoan.identity`) and drops the
-token itself, which is a bearer credential and must not be stored with the conversation.
+The ingress records the outcome in the message's metadata (`xiaoan.identity`, with the channel
+it was verified on), seals it for the conversation (`xiaoan.identity.seal`) and drops the token
+itself, which is a bearer credential and must not be stored with the conversation.
 """
 from __future__ import annotations
 
 import logging
 import os
 from functools import lru_cache
-from typing import Any, Dict, MutableMapping, Optional
+from typing import Any, Dict, MutableMapping, Optional, Tuple
 
 from xiaoan.identity.store import IdentityStore
 from xiaoan.identity.tokens import verify
@@ -22,8 +27,23 @@ from xiaoan.identity.tokens import verify
 logger = logging.getLogger(__name__)
 
 TOKEN_KEY = "identity"  # where a channel's client puts its token
-LOCAL_CHANNELS = (None, "", "cmdline")  # rasa shell / interactive / test: no client to carry a token
 WECHAT = "wechat"
+# The channels on which XIAOAN_LOCAL_IDENTITY counts, by the command this process runs: `rasa shell`'s console
+# talks on `cmdline`; `rasa interactive` (Rasa's HTTP API) and `rasa test` hand Rasa messages with no channel.
+LOCAL_COMMANDS: Dict[str, Tuple[Optional[str], ...]] = {"shell": ("cmdline",), "interactive": (None, ""),
+                                                        "test": (None, "")}
+_local_channels: Tuple[Optional[str], ...] = ()
+
+
+def allow_local_identity(command: Optional[str]) -> None:
+    """This process runs `command` (shell, interactive, test: the local identity counts on its channels; any
+    other, `run` above all: it never counts, whatever the environment holds)."""
+    global _local_channels
+    _local_channels = LOCAL_COMMANDS.get(command or "", ())
+
+
+def local_channels() -> Tuple[Optional[str], ...]:
+    return _local_channels
 
 
 def store_url() -> str:
@@ -61,13 +81,20 @@ def _from_wechat(openid: Optional[str]) -> Dict[str, Any]:
 
 
 def identify(metadata: MutableMapping[str, Any], channel: Optional[str], sender_id: Optional[str]) -> Dict[str, Any]:
-    """The identity record for one message; removes the token from `metadata`."""
+    """The identity record for one message, naming the channel it came on; removes the token from `metadata`.
+
+    `channel` is the receiving InputChannel's own name (never a client's claim): `wechat` is only ever the
+    WeChat channel, whose callbacks are signature-checked."""
+    return {**_identify(metadata, channel, sender_id), "channel": channel or None}
+
+
+def _identify(metadata: MutableMapping[str, Any], channel: Optional[str], sender_id: Optional[str]) -> Dict[str, Any]:
     token = metadata.pop(TOKEN_KEY, None)
     if token is not None:
         return _from_token(token, channel, sender_id, "token")
     if channel == WECHAT:
         return _from_wechat(sender_id)
     local = os.environ.get("XIAOAN_LOCAL_IDENTITY")
-    if local and channel in LOCAL_CHANNELS:
+    if local and channel in local_channels():
         return _from_token(local, channel, sender_id, "local")
     return {"verified": False}

@@ -4,6 +4,10 @@ The same arguments as ``rasa`` (``train``, ``run``, ``run actions``,
 ``shell``, ``interactive``, ``test``, ``data validate``). The Rasa server's
 changes (`xiaoan.runtime.install`) are installed for everything but the
 action server, which only gets the version check.
+
+The command also decides whether `XIAOAN_LOCAL_IDENTITY` counts in this process
+(`xiaoan.identity.allow_local_identity`): in ``shell``, ``interactive`` and
+``test`` only, never in a server that ``run`` starts, whatever its environment.
 """
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ from xiaoan.runtime import install
 
 def main() -> None:
     args = sys.argv[1:]
+    from xiaoan.identity import allow_local_identity
+
+    allow_local_identity(args[0] if args else None)
     install(server=args[:2] != ["run", "actions"])
     from rasa.__main__ import main as rasa_main
 

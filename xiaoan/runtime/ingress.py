@@ -9,8 +9,12 @@ parsed, logged or stored. Admitting it
 * records in its metadata, under ``"xiaoan"``, the normalised text the NLU
   classifies (`xiaoan.text.reading`), which kinds of secret were masked,
   which fraud signals were seen, the client's message id and who is writing
-  (`xiaoan.identity`: a verified customer or merchant id, or why not), so the
-  NLU and the actions read these facts instead of working them out again;
+  (`xiaoan.identity`: a verified customer or merchant id, or why not, and
+  the channel: the receiving InputChannel's own name), so the NLU and the
+  actions read these facts instead of working them out again;
+* seals the identity record for the conversation (`xiaoan.identity.seal`, an
+  HMAC with the servers' key): metadata stored any other way (events posted
+  through Rasa's HTTP API) has no good seal and counts as nobody;
 * drops the client's identity token from the metadata once it is verified:
   a bearer credential is not stored with the conversation;
 * is idempotent: an admitted message object is marked and left alone. The
@@ -27,12 +31,14 @@ from typing import Any, Dict, Mapping, Optional
 from rasa.core.channels.channel import UserMessage
 
 from xiaoan.identity import identify
+from xiaoan.identity.seal import sealed
 from xiaoan.text.reading import read_user_text
 
 INGRESS_KEY = "xiaoan"
 MESSAGE_ID_KEY = "message_id"
 MAX_MESSAGE_ID_CHARS = 128
 _ADMITTED = "_xiaoan_admitted"
+_READS_BACK = "_xiaoan_reads_back"
 
 
 def client_message_id(metadata: Mapping[str, Any]) -> Optional[str]:
@@ -63,10 +69,21 @@ def admit(message: UserMessage) -> UserMessage:
         "secrets_masked": list(reading.secrets_masked),
         "fraud_signals": list(reading.fraud_signals),
         "message_id": client_message_id(metadata),
-        "identity": identify(metadata, message.input_channel, message.sender_id),
+        "identity": sealed(identify(metadata, message.input_channel, message.sender_id), message.sender_id),
     }
     message.metadata = metadata
     if isinstance(message.parse_data, dict) and isinstance(message.parse_data.get("text"), str):
         message.parse_data = dict(message.parse_data, text=read_user_text(message.parse_data["text"]).typed)
     setattr(message, _ADMITTED, True)
     return message
+
+
+def note_reads_back(message: UserMessage, allowed: bool) -> None:
+    """The processor's verdict, on the message object (never in client-written metadata): may what this
+    conversation holds for its owner (staff messages waiting on REST) go to this message's writer?"""
+    setattr(message, _READS_BACK, allowed)
+
+
+def reads_back(message: UserMessage) -> bool:
+    """`note_reads_back`'s verdict; False for a message the processor never judged."""
+    return bool(getattr(message, _READS_BACK, False))

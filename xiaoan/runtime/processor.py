@@ -8,7 +8,12 @@
 * An action on the action server that fails gets the user the "system busy"
   answer instead of silence (`xiaoan.runtime.busy`).
 * A message sent again with the same id is answered from the stored replies,
-  not processed twice (`xiaoan.runtime.replay`).
+  not processed twice (`xiaoan.runtime.replay`), when the retry comes from the
+  party that sent it first; from anyone else it is a new message.
+* A conversation belongs to whoever it was verified for: before a message is
+  handled, the processor notes on it whether what the conversation holds for
+  its owner may go to this writer (`xiaoan.identity.parties.may_read_back`;
+  the REST channel gives waiting staff messages only then).
 * While a person holds the conversation (paused, xiaoan/handover) the message is
   stored and nothing else runs: no slot extraction, no notice, no prediction,
   and no new session however long the person takes.
@@ -30,13 +35,15 @@ from rasa.core.nlg import NaturalLanguageGenerator
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 import xiaoan.runtime.action_key as action_key
 import xiaoan.runtime.metrics as metrics
 from xiaoan.runtime.busy import BUSY_POLICY, GuardedAction, talks_to_action_server
-from xiaoan.runtime.ingress import admit
-from xiaoan.runtime.replay import replay_key, stored_replies
+from xiaoan.identity.parties import may_read_back, owner_of, subject_of
+from xiaoan.runtime.ingress import admit, note_reads_back
+from xiaoan.runtime.replay import forget_key, replay_key, same_writer, stored_turn
 
 logger = logging.getLogger(__name__)
 
@@ -74,18 +81,27 @@ class XiaoanProcessor(MessageProcessor):
             return await self._handle_message(message)
 
     async def _handle_message(self, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
-        key = replay_key(admit(message))
-        if key is None:
-            return await super().handle_message(message)
+        admit(message)
+        # Rasa's lock is held (Agent.handle_message): the tracker loaded here is handed to Rasa's own load
         tracker = await self.get_tracker(message.sender_id)
-        replies = stored_replies(tracker, key)
-        if replies is None:
-            message.message_id = key  # stored with the user event, found on a retry
-            self._loaded[message.sender_id] = tracker  # Rasa's lock is held: nobody else changes it
+        owner = owner_of((e.metadata for e in tracker.events if isinstance(e, UserUttered)), message.sender_id)
+        note_reads_back(message, may_read_back(owner, subject_of(message.metadata, message.sender_id)))
+        key = replay_key(message)
+        turn = stored_turn(tracker, key) if key is not None else None
+        if turn is not None and not same_writer(turn[0], message):
+            logger.warning("message %s of conversation %s sent again by another party: handled as a new message",
+                           key, message.sender_id)
+            forget_key(message)
+            turn, key = None, None
+        if turn is None:
+            if key is not None:
+                message.message_id = key  # stored with the user event, found on a retry
+            self._loaded[message.sender_id] = tracker
             try:
                 return await super().handle_message(message)
             finally:
                 self._loaded.pop(message.sender_id, None)
+        replies = turn[1]
         logger.info("message %s of a conversation seen before: its %d replies sent again", key, len(replies))
         metrics.replayed()
         await self._send_bot_messages(replies, tracker, message.output_channel)

@@ -91,9 +91,16 @@ class Handling:
 _current: contextvars.ContextVar[Optional[Handling]] = contextvars.ContextVar("xiaoan_handling", default=None)
 
 
+KNOWN_CHANNELS = frozenset(("rest", "socketio", "wechat", "cmdline", "staff"))
+
+
 def channel_of(message: Any) -> str:
+    """The channel's label: a known channel's name, "api" for none (Rasa's HTTP API, rasa test), else "other"
+    (a label takes no value a client could choose: every new value is a new series)."""
     name = getattr(message, "input_channel", None)
-    return str(name) if name else "api"
+    if not name:
+        return "api"
+    return name if isinstance(name, str) and name in KNOWN_CHANNELS else OTHER
 
 
 @contextmanager
