@@ -128,6 +128,8 @@ SECRETS = [
     ("code_mixed", "收到的验证码是 4８2九1三", CODE, "code"),
     ("code_then_amount", "验证码 482913 转账3500元", CODE, "code"),
     ("code_slashes", "验证码 48/29/13", CODE, "code"),
+    ("code_sms_pasted", "【XX银行】您的验证码482913 10分钟内有效", CODE, "code"),
+    ("code_told_scammer", "他让我报验证码，我报了482913", CODE, "code"),
 ]
 
 # Not secrets: each must come through exactly as typed.
@@ -153,6 +155,7 @@ HONEST = [
     "尾号1234 密码输错了三次",
     "密码输错了3次",
     "验证码60秒后重发",
+    "验证码120秒后重发",
     "支付密码是6位吗",
     "交易时间2026.11.25 13:40 金额3,500.00",
     "手机 138 1234 5678",

@@ -96,7 +96,9 @@ _CVV_WORDS = r"(?<![a-z])(?:cvv2|cvv|cvc2|cvc|cvn2|cvn)|安全码|卡背面?的?
 _CODE_WORDS = r"短信验证码|验证码|校验码|动态码|动态密码|短信码|手机码|确认码|(?<![a-z])otp"
 _KEYWORDS = rf"(?P<verification_code>{_CODE_WORDS})|(?P<cvv>{_CVV_WORDS})|(?P<pin>{_PIN_WORDS})"
 # between a keyword and its value: 是, ：, quotes, "我告诉你是", a logged newline
-_FILLER = r"[\s:=是为了就号码的,我你给告诉说如下发收到\"“”'‘’「」【】()\[\]<>\-~→]{0,10}"
+_FILLER = r"[\s:=是为了就号码的,我你他她给告诉说如下发报填输入收到\"“”'‘’「」【】()\[\]<>\-~→]{0,10}"
+# a number followed by one of these is an amount, a count or a time, not a secret: 验证码120秒后重发
+_UNIT_AFTER = frozenset("元块万千百次分秒天时个笔位条%")
 _SECRET_AFTER = re.compile(rf"(?:{_KEYWORDS}){_FILLER}")
 _SECRET_BEFORE = re.compile(
     r"[\s,]{0,3}(?P<said>(?:就是|是|为|即)(?:我的|卡的|收到的|我|的)?|我的|收到的)?"
@@ -306,6 +308,10 @@ def _secrets_after_keywords(reading: _Reading, result: MaskResult) -> None:
         chain = reading.chains[reading.chain_of[g]]
         later = chain[g - chain[0] + 1:]  # a chain holds consecutive groups
         taken = _take(reading, list(range(p, reading.groups[g][1])), later, _LONGEST[kind])
+        after = reading.probe[taken[-1] + 1:taken[-1] + 3].lstrip()
+        if after and after[0] in _UNIT_AFTER:  # the last group is a quantity: "验证码482913 10分钟内有效"
+            last = reading.starts[bisect_right(reading.starts, taken[-1]) - 1]
+            taken = [i for i in taken if i < last]
         if len(taken) >= _MIN_SECRET:
             reading.mask(taken)
             result.found.add(kind)
