@@ -29,7 +29,7 @@ from xiaoan.runtime import logs
 from xiaoan.runtime.ingress import admit, admitted_facts
 from xiaoan.runtime.tracker_store import MaskingSQLTrackerStore
 import xiaoan.text.masking as masking
-from xiaoan.text.masking import mask_secrets, mask_text
+from xiaoan.text.masking import luhn_valid, mask_secrets, mask_text
 
 C16 = "6222021234567894"  # Luhn-valid UnionPay-like
 C19 = "6222021234567890128"  # Luhn-valid, 19 digits
@@ -166,12 +166,18 @@ HONEST = [
 ]
 
 
+def test_the_card_numbers_are_real_card_numbers():
+    assert all(luhn_valid(card) for card in (C16, C19, AMEX, V13))
+    assert not luhn_valid("202611250001 3500".replace(" ", ""))  # this row of HONEST is no card by Luhn either
+
+
 @pytest.mark.parametrize("case_id, text, secret, kind", SECRETS, ids=[row[0] for row in SECRETS])
 def test_mask_text_hides_every_spelling(case_id, text, secret, kind):
     result = mask_secrets(text)
     assert not leaked(secret, kind, result.text), result.text
     assert len(result.text) == len(text)
     assert result.found, "a secret was masked, so the warning must be given"
+    assert mask_text(result.text) == result.text  # masking what is stored changes nothing more
 
 
 @pytest.mark.parametrize("text", HONEST)
