@@ -5,6 +5,12 @@ The console reads Rasa's SQL tracker store directly (the ``events`` table of
 in scale-out), so a transcript is exactly what was stored: masked by the
 ingress, nothing re-rendered. Writing goes through a Rasa server
 (channels/staff.py), never here.
+
+What staff read and export is masked once more on the way out
+(`xiaoan.text.masking.mask_text`, the ingress's own function): rows written
+before the masking learnt a way of writing a secret (issue 19), or by a Rasa
+started without the runtime, show no card number, PIN or code either.
+Masking keeps the text's length, so entity offsets still hold.
 """
 from __future__ import annotations
 
@@ -23,6 +29,7 @@ from sqlalchemy.engine import URL, Engine
 
 from xiaoan import clock
 from xiaoan.names import BUSY_RESPONSE, RESPONSE_KEY
+from xiaoan.text.masking import mask_text
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = (
@@ -104,12 +111,12 @@ class Conversation:
                 found = ((event.get("metadata") or {}).get("xiaoan") or {}).get("identity")
                 if isinstance(found, dict):
                     conversation.identity = {k: found[k] for k in ("verified", "subject", "via", "problem") if k in found}
-                conversation.messages.append(Message("user", event.get("text") or "", event.get("timestamp") or 0.0,
+                conversation.messages.append(Message("user", mask_text(event.get("text") or ""), event.get("timestamp") or 0.0,
                                                      intent.get("name"), intent.get("confidence")))
             elif kind == "bot":
                 meta = event.get("metadata") or {}
                 sender = "staff" if meta.get("from") == "staff" else "bot"
-                conversation.messages.append(Message(sender, event.get("text") or "", event.get("timestamp") or 0.0,
+                conversation.messages.append(Message(sender, mask_text(event.get("text") or ""), event.get("timestamp") or 0.0,
                                                      staff_id=meta.get("staff_id") if sender == "staff" else None))
             elif kind == "slot":
                 conversation.slots[event.get("name")] = event.get("value")
@@ -172,8 +179,8 @@ class Conversation:
 
 def annotated(event: Dict[str, Any]) -> str:
     """The user's text with its entities marked as test stories write them: 终端号[10000002](terminal_id).
-    Only where the stored text holds the entity's value at its offsets (the text is stored as typed)."""
-    text = event.get("text") or ""
+    Only where the stored text holds the entity's value at its offsets (the text is stored as typed); masked."""
+    text = mask_text(event.get("text") or "")
     spans = []
     for entity in (event.get("parse_data") or {}).get("entities") or []:
         start, end, value = entity.get("start"), entity.get("end"), entity.get("value")
@@ -209,7 +216,7 @@ def nlu_yaml(marked: Iterable[Dict[str, Any]]) -> str:
     """Marked messages as NLU training data (data/nlu/'s form), one block per intent."""
     by_intent: Dict[str, List[str]] = {}
     for label in marked:
-        text = " ".join(str(label["text"]).split())
+        text = " ".join(mask_text(str(label["text"])).split())
         if text and text not in by_intent.setdefault(label["intent"], []):
             by_intent[label["intent"]].append(text)
     blocks = [{"intent": intent, "examples": _Literal("".join(f"- {t}\n" for t in texts))}
