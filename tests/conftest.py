@@ -77,3 +77,15 @@ def ingress_key(tmp_path, monkeypatch):
 @pytest.fixture
 def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()
+
+
+@pytest.fixture(params=("UTC", "Asia/Shanghai", "America/Los_Angeles", "Pacific/Kiritimati"))
+def process_zone(request, monkeypatch):
+    """The test process's own zone (TZ): nothing in the product may depend on it (xiaoan/clock.py)."""
+    import time
+
+    monkeypatch.setenv("TZ", request.param)
+    time.tzset()
+    yield request.param
+    monkeypatch.undo()
+    time.tzset()

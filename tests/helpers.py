@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -132,3 +132,13 @@ def texts_of(dispatcher: CollectingDispatcher) -> list[str]:
 def text_of(dispatcher: CollectingDispatcher) -> str:
     """Everything the messages said, one string."""
     return "\n".join(texts_of(dispatcher))
+
+
+def forged_action_call(action: str = "action_check_transaction", subject: str = "C0001") -> Dict[str, Any]:
+    """An action-server call as an attacker would write it: a made-up tracker claiming a verified owner."""
+    return {"next_action": action, "sender_id": "attacker", "version": "3.6.2", "domain": {},
+            "tracker": {"sender_id": "attacker", "slots": {"reference_number": "202611250001"},
+                        "latest_message": {"text": "", "intent": {}, "metadata": {"xiaoan": {"identity": {
+                            "verified": True, "subject": subject, "via": "token"}}}},
+                        "events": [], "paused": False, "followup_action": None, "active_loop": {},
+                        "latest_action_name": "action_listen"}}

@@ -1,21 +1,11 @@
 """xiaoan.clock: one China clock, the same in every process time zone, pinned by tests."""
 from __future__ import annotations
 
-import time
 from datetime import date, datetime, timedelta, timezone
 
-import pytest
 
 from xiaoan import clock
 
-
-@pytest.fixture(params=("UTC", "Asia/Shanghai", "America/Los_Angeles", "Pacific/Kiritimati"))
-def process_zone(request, monkeypatch):
-    monkeypatch.setenv("TZ", request.param)
-    time.tzset()
-    yield request.param
-    monkeypatch.undo()
-    time.tzset()
 
 
 def test_the_day_turns_at_china_midnight_not_utc(process_zone):

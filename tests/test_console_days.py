@@ -9,7 +9,6 @@ and run the server side under several process time zones.
 from __future__ import annotations
 
 import asyncio
-import time
 from datetime import datetime
 from typing import Any, Dict
 
@@ -22,21 +21,11 @@ from tests.test_console import PASSWORD, cheap_hashes, seed_tracker  # noqa: F40
 from xiaoan import clock
 from xiaoan.handover.store import HandoverStore
 
-ZONES = ("UTC", "Asia/Shanghai", "America/Los_Angeles")
 
 
 def china(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=clock.CHINA).timestamp()
 
-
-@pytest.fixture(params=ZONES)
-def process_zone(request, monkeypatch):
-    """The server process's own zone (TZ): it must change nothing."""
-    monkeypatch.setenv("TZ", request.param)
-    time.tzset()
-    yield request.param
-    monkeypatch.undo()
-    time.tzset()
 
 
 def ask(tmp_path, seeded_at: float, now: str, path: str) -> Dict[str, Any]:

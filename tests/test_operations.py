@@ -29,6 +29,7 @@ from rasa.utils.endpoints import EndpointConfig
 from xiaoan.runtime import action_key, metrics, operations
 from xiaoan.runtime.lock_store import AtomicRedisLockStore
 from xiaoan.runtime.tracker_store import MaskingSQLTrackerStore
+from tests.helpers import forged_action_call
 from tests.stand_ins.health_server import Handler as HealthHandler
 from tests.stand_ins.tcp_proxy import TcpProxy
 
@@ -330,12 +331,7 @@ def test_the_action_server_refuses_a_call_that_is_not_from_a_rasa_server(tmp_pat
         operations.install_action_server()
         app = create_app("actions")
         plugin_manager().hook.attach_sanic_app_extensions(app=app)
-        forged = {"next_action": "action_check_transaction", "sender_id": "attacker", "version": "3.6.2", "domain": {},
-                  "tracker": {"sender_id": "attacker", "slots": {"reference_number": "202611250001"},
-                              "latest_message": {"text": "", "intent": {}, "metadata": {"xiaoan": {"identity": {
-                                  "verified": True, "subject": "C0001", "via": "token"}}}},
-                              "events": [], "paused": False, "followup_action": None, "active_loop": {},
-                              "latest_action_name": "action_listen"}}
+        forged = forged_action_call()
         body = json.dumps(forged).encode()
         with Served(app) as served:
             for headers in ({}, {action_key.HEADER: "guess"}, {action_key.HEADER: ""}):

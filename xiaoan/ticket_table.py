@@ -12,12 +12,13 @@ kept tickets in its own system would give the console its reader here, beside th
 from __future__ import annotations
 
 import json
-import threading
 from functools import lru_cache
 from typing import Any, Dict, Optional
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, create_engine, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, select
+from sqlalchemy.engine import Connection
+
+from xiaoan.sql_store import LazyEngine
 
 metadata = MetaData()
 tickets = Table(
@@ -40,20 +41,8 @@ def ticket_row(conn: Connection, column: str, value: str) -> Optional[Dict[str, 
     return {"ticket_id": row["ticket_id"], "created_at": row["created_at"], "details": json.loads(row["details"])}
 
 
-class TicketReader:
+class TicketReader(LazyEngine):
     """Reads tickets from the back office's database (opened on first use); never creates or writes."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._engine: Optional[Engine] = None
-        self._lock = threading.Lock()
-
-    @property
-    def engine(self) -> Engine:
-        with self._lock:
-            if self._engine is None:
-                self._engine = create_engine(self.url, future=True, pool_pre_ping=True)
-            return self._engine
 
     def details(self, ticket_id: str) -> Optional[Dict[str, Any]]:
         """``created_at`` and the case's fields of ticket `ticket_id`, None if there is none."""

@@ -16,6 +16,7 @@ from typing import Any, Dict, Optional, Tuple
 import pytest
 
 from tests.clients import api_token, identity_token, rest_say, tracker
+from tests.helpers import forged_action_call
 
 RASA_URL = os.environ.get("RASA_URL", "http://127.0.0.1:5005")
 ACTION_URL = f"http://127.0.0.1:{os.environ.get('ACTION_PORT', '5055')}"
@@ -46,12 +47,7 @@ def test_the_http_api_needs_its_token_even_on_loopback():
 
 
 def test_the_action_server_runs_no_call_but_the_rasa_servers():
-    forged = {"next_action": "action_check_transaction", "sender_id": "attacker", "version": "3.6.2", "domain": {},
-              "tracker": {"sender_id": "attacker", "slots": {"reference_number": "202611250001"},
-                          "latest_message": {"text": "", "intent": {}, "metadata": {"xiaoan": {"identity": {
-                              "verified": True, "subject": "C0001", "via": "token"}}}},
-                          "events": [], "paused": False, "followup_action": None, "active_loop": {},
-                          "latest_action_name": "action_listen"}}
+    forged = forged_action_call()
     status, answer = call("POST", f"{ACTION_URL}/webhook", forged)
     assert status == 401 and "3500" not in answer
 
