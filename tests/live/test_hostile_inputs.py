@@ -32,6 +32,8 @@ from urllib.parse import quote, urlencode, urlsplit
 from xml.etree import ElementTree
 
 import pytest
+
+from tests.clients import api_token
 from wechatpy.utils import WeChatSigner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -632,7 +634,8 @@ def _rest(sender_id: str, message, **extra) -> list:
 
 
 def _tracker(sender_id: str) -> str:
-    outcome = send("GET", f"/conversations/{quote(sender_id, safe='')}/tracker?include_events=ALL")
+    token = api_token() or ""  # Rasa's HTTP API always needs its token (make run makes one)
+    outcome = send("GET", f"/conversations/{quote(sender_id, safe='')}/tracker?include_events=ALL&token={quote(token)}")
     assert outcome.status == 200, f"tracker: {outcome.status or outcome.error} (is Rasa running with --enable-api?)"
     return outcome.body.decode()
 

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.clients import WebchatClient
+from tests.clients import api_token, WebchatClient
 from tests.live.test_channels import RASA_URL, rest, text_message, wechat_post
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def leak_patterns(secrets: Dict[str, str]) -> List["re.Pattern[str]"]:
 
 
 def tracker_json(sender_id: str) -> str:
-    url = f"{RASA_URL}/conversations/{quote(sender_id, safe='')}/tracker?include_events=ALL"
+    url = f"{RASA_URL}/conversations/{quote(sender_id, safe='')}/tracker?include_events=ALL&token={quote(api_token() or '')}"
     with urllib.request.urlopen(url, timeout=30) as response:
         return response.read().decode()
 
