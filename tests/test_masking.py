@@ -40,3 +40,15 @@ def test_secrets_are_masked(text, kind):
 def test_identifiers_we_need_are_left_alone():
     text = "终端号10000002 参考号202611250002 尾号5678 金额3500元"
     assert mask_text(text) == text
+
+
+def test_ticket_numbers_are_never_taken_for_card_numbers():
+    """XA + China date + 6 digits: 14 digits, Luhn-valid one time in ten. Masked, the ticket summary the user got
+    and the one stored (and shown to staff) differed (a scale-out load test caught it)."""
+    from xiaoan.text.masking import luhn_valid
+
+    numbers = [f"XA20261207{row:06d}" for row in range(1, 300)]
+    assert any(luhn_valid(n[2:]) for n in numbers)  # the case that was masked
+    for number in numbers:
+        said = f"已为您登记工单，工单号：{number}（请保存）。您的情况已登记在工单{number}，"
+        assert mask_text(said) == said

@@ -31,6 +31,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
+from xiaoan.secret_files import ensure_secret_file
+
 logger = logging.getLogger(__name__)
 
 KEY_FILE_ENV = "XIAOAN_INGRESS_KEY_FILE"
@@ -50,18 +52,9 @@ def key_file() -> Path:
 
 
 def make_key_file(path: Path) -> Path:
-    """The key file at `path`, made once (32 random bytes, mode 0600) if it is not there; two processes
-    starting together both end up reading the one that was written first."""
-    if path.exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(secrets.token_hex(32))
-    return path
+    """The key file at `path`, made once (32 random bytes, mode 0600) if it is not there, atomically: two
+    processes starting together both read the one that was linked into place first, never a half-written one."""
+    return ensure_secret_file(path, lambda: secrets.token_hex(32))
 
 
 def key_env(folder: Path) -> Dict[str, str]:
@@ -73,7 +66,7 @@ def key_env(folder: Path) -> Dict[str, str]:
 
 
 @lru_cache(maxsize=4)
-def _key_from_file(path: str, _mtime_ns: int) -> bytes:
+def _key_from_file(path: str, _mtime_ns: int, _size: int) -> bytes:
     return Path(path).read_text(encoding="utf-8").strip().encode()
 
 
@@ -83,7 +76,8 @@ def key() -> Optional[bytes]:
     try:
         if not os.environ.get(KEY_FILE_ENV):
             make_key_file(path)
-        found = _key_from_file(str(path), os.stat(path).st_mtime_ns)  # a stat per message; read when it changes
+        status = os.stat(path)  # a stat per message; the file read when it changes
+        found = _key_from_file(str(path), status.st_mtime_ns, status.st_size)
     except OSError:
         logger.error("ingress key %s cannot be read: every identity counts as nobody", path)
         return None

@@ -28,6 +28,7 @@ from typing import Any, Optional
 import jwt
 
 from xiaoan import clock
+from xiaoan.secret_files import ensure_secret_file
 
 logger = logging.getLogger(__name__)
 
@@ -134,9 +135,6 @@ def secret_env(folder: Path) -> dict:
     (mode 0600), so that a demo run can sign its own demo links."""
     if os.environ.get("XIAOAN_IDENTITY_SECRET") or os.environ.get("XIAOAN_IDENTITY_SECRET_FILE"):
         return {}
-    path = folder / "identity_secret"
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+    path = ensure_secret_file(folder / "identity_secret", lambda: secrets.token_urlsafe(32))
     path.chmod(0o600)
     return {"XIAOAN_IDENTITY_SECRET_FILE": str(path)}

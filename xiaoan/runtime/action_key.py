@@ -17,11 +17,11 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
-import tempfile
-import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
+
+from xiaoan.secret_files import ensure_secret_file
 
 HEADER = "X-Xiaoan-Action-Key"
 KEY_ENV = "XIAOAN_ACTION_KEY"
@@ -41,22 +41,6 @@ def _read(path: Path) -> Optional[str]:
     return text or None
 
 
-def _create(path: Path) -> None:
-    """Writes a new key where none exists: a full file linked into place, so no reader sees it half written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".action_key.")
-    try:
-        os.fchmod(handle, 0o600)
-        os.write(handle, secrets.token_urlsafe(32).encode())
-        os.close(handle)
-        try:
-            os.link(temporary, path)  # fails if another process made it first: theirs is the key
-        except FileExistsError:
-            pass
-    finally:
-        os.unlink(temporary)
-
-
 @lru_cache(maxsize=1)
 def shared_key() -> str:
     """This deployment's key (made on first use)."""
@@ -64,13 +48,10 @@ def shared_key() -> str:
     if given:
         return given
     path = key_path()
-    for _ in range(50):
-        found = _read(path)
-        if found:
-            return found
-        _create(path)
-        time.sleep(0.01)
-    raise RuntimeError(f"cannot read or create the action server key at {path}")
+    found = _read(ensure_secret_file(path, lambda: secrets.token_urlsafe(32)))
+    if not found:
+        raise RuntimeError(f"the action server key at {path} is empty")
+    return found
 
 
 def carry_key(endpoint: Any) -> None:

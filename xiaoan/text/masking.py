@@ -226,6 +226,11 @@ class _Reading:
             if self.view[i] != NOT_DIGIT:
                 self.masked[i] = 1
 
+    def glued_to_letters(self, g: int) -> bool:
+        """Digits written straight after Latin letters are an identifier's ("XA20261207000013", a ticket)."""
+        start = self.groups[g][0]
+        return start > 0 and self.probe[start - 1].isascii() and self.probe[start - 1].isalpha()
+
     def before(self, pattern: "re.Pattern[str]", g: int) -> bool:
         start = self.groups[g][0]
         return pattern.search(self.probe[max(0, start - _CONTEXT_CHARS):start]) is not None
@@ -279,7 +284,8 @@ def _cards_in(reading: _Reading, result: MaskResult, segment: List[int], card_wo
                 if count < _CARD_MIN:
                     break
                 fours = end > i and count >= _CARD_ALWAYS and all(n == 4 for n in sizes[i:end])
-                if luhn(offsets[i], offsets[end + 1]) or (card_word and i == 0) or fours:
+                by_luhn = luhn(offsets[i], offsets[end + 1]) and not reading.glued_to_letters(segment[i])
+                if by_luhn or (card_word and i == 0) or fours:
                     chosen = end
                     break
         if chosen is None:

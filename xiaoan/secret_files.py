@@ -1,0 +1,33 @@
+"""Secrets kept in files (keys, tokens): made once, atomically, readable by this user only.
+
+Several processes start together and each may be the first to need a key (two Rasa servers and
+the action server of `make scale`, say). A file opened with O_EXCL and then written can be read
+while still empty by the process that lost the race, and a reader that caches what it read by the
+file's time (coarse: a few milliseconds) would keep that empty key. So a key is written in full
+to a private temporary file first and linked into place: a reader sees no file or the whole key.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+
+def ensure_secret_file(path: Path, make: Callable[[], str]) -> Path:
+    """`path`, holding `make()` (mode 0600) if it did not exist; whoever linked first wins, the rest read theirs."""
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(handle, 0o600)
+        os.write(handle, make().encode("utf-8"))
+        os.close(handle)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(temporary)
+    return path
