@@ -77,3 +77,12 @@ def ingress_key(tmp_path, monkeypatch):
 @pytest.fixture
 def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_counters(monkeypatch):
+    """Every test starts with nothing counted (xiaoan/runtime/limits.py), in this process's memory."""
+    from xiaoan.runtime import limits
+
+    monkeypatch.delenv(limits.REDIS_ENV, raising=False)
+    limits.reset()
