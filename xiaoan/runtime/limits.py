@@ -149,6 +149,14 @@ def address_of(message: Any) -> Optional[str]:
     return getattr(message, _ADDRESS, None)
 
 
+def carry_verdict(judged: Any, message: Any) -> None:
+    """`message` stands for `judged` (Rasa built it from the same request): the gate's verdict and the
+    address go with it, so it is not counted twice."""
+    for mark in (_VERDICT, _ADDRESS):
+        if hasattr(judged, mark):
+            setattr(message, mark, getattr(judged, mark))
+
+
 def client_key(address: Optional[str]) -> Optional[str]:
     """What the ingress records of the address for the action server: a keyed hash, never the address."""
     if not address:
@@ -270,15 +278,13 @@ class Refusal:
     retry_after: Optional[int] = None
 
 
-def _refusal(response: str, status: int, retry_after: Optional[int] = None, **values: Any) -> Refusal:
-    return Refusal(response, content.render(response, **values), status, retry_after)
 
 
 def size_refusal(text: Any, metadata: Any) -> Optional[Refusal]:
     """Too long a text or too big a metadata object: the cheap checks, before any counting."""
     limit = max_text_chars()
     if limit and isinstance(text, str) and len(text) > limit:
-        return _refusal(TOO_LONG, 413, max_chars=limit)
+        return Refusal(TOO_LONG, content.render(TOO_LONG, max_chars=limit), 413)
     metadata_limit = max_metadata_bytes()
     if metadata_limit and metadata:
         try:
@@ -286,7 +292,7 @@ def size_refusal(text: Any, metadata: Any) -> Optional[Refusal]:
         except (TypeError, ValueError, RecursionError):
             size = metadata_limit + 1
         if size > metadata_limit:
-            return _refusal(METADATA_TOO_LARGE, 413, max_kb=metadata_limit // 1024)
+            return Refusal(METADATA_TOO_LARGE, content.render(METADATA_TOO_LARGE, max_kb=metadata_limit // 1024), 413)
     return None
 
 
@@ -307,7 +313,7 @@ async def rate_refusal(sender_id: Optional[str], address: Optional[str]) -> Opti
     if counts is None or all(count <= limit for count, limit in zip(counts, limits)):
         return None
     wait = MINUTE - int(time.time() % MINUTE)
-    return _refusal(TOO_FAST, 429, retry_after=max(1, wait))
+    return Refusal(TOO_FAST, content.render(TOO_FAST), 429, max(1, wait))
 
 
 async def gate(message: Any) -> Optional[Refusal]:
