@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
 import aiohttp
@@ -340,3 +342,33 @@ def test_the_counted_address(monkeypatch, peer, forwarded, proxies, counted):
 
     monkeypatch.setenv("XIAOAN_TRUSTED_PROXY", proxies)
     assert client_address(peer, forwarded) == counted
+
+
+def test_two_servers_count_one_rate_in_redis(monkeypatch):
+    """make scale: both Rasa servers count in one Redis (XIAOAN_RATE_REDIS_URL); 20 a minute in all."""
+    from tests.test_wechat_channel import _redis_reachable
+    from xiaoan.runtime import limits
+
+    if not _redis_reachable():
+        pytest.skip("needs Redis on 127.0.0.1:6379 (make scale's store)")
+    monkeypatch.setenv(limits.REDIS_ENV, "redis://127.0.0.1:6379/14")
+    sender = f"two-servers-{uuid.uuid4().hex}"
+
+    async def go() -> List[Optional[limits.Refusal]]:
+        servers = [limits.RedisCounters("redis://127.0.0.1:6379/14") for _ in range(2)]
+        verdicts = []
+        for i in range(24):
+            limits._counters[os.environ[limits.REDIS_ENV]] = servers[i % 2]  # alternate like nginx
+            verdicts.append(await limits.rate_refusal(sender, None))
+        return verdicts
+
+    verdicts = _run(go())
+    assert [v is None for v in verdicts] == [True] * 20 + [False] * 4
+
+
+def test_redis_down_lets_messages_through(monkeypatch):
+    """The limits protect the service; a rate store that does not answer must not take it down."""
+    from xiaoan.runtime import limits
+
+    monkeypatch.setenv(limits.REDIS_ENV, "redis://127.0.0.1:1/0")
+    assert _run(limits.rate_refusal("anyone", "198.51.100.9")) is None
