@@ -47,6 +47,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from xiaoan import content
@@ -104,9 +105,14 @@ def _address(raw: Optional[str]) -> Optional[str]:
     return str(found)
 
 
+@lru_cache(maxsize=16)
+def _parsed(raw: str) -> "frozenset[str]":
+    return frozenset(filter(None, (_address(part) for part in raw.replace(";", ",").split(","))))
+
+
 def _addresses(env: str, default: str = "") -> "frozenset[str]":
-    named = (os.environ.get(env, default) or "").replace(";", ",").split(",")
-    return frozenset(filter(None, (_address(part) for part in named)))
+    """The addresses an environment variable names, parsed once per value (this is on every message)."""
+    return _parsed(os.environ.get(env, default) or "")
 
 
 def trusted_proxies() -> "frozenset[str]":
