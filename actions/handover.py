@@ -17,6 +17,9 @@ the queue, and the bot goes on helping meanwhile. Every hand-over has a ticket:
 one is written (silently, under the message's request key) if the case has none
 (actions/cases.py, which the ticket action uses too).
 The queue lives in the shared store (xiaoan/handover), never in this process.
+A conversation joins it at most XIAOAN_HANDOVERS_PER_SENDER times an hour, the conversations of one
+client address at most XIAOAN_HANDOVERS_PER_ADDRESS (xiaoan/runtime/limits.py); over that the user
+hears ``utter_handover_limited`` (a fraud report is just not queued), asking again while queued counts nothing.
 """
 from __future__ import annotations
 
@@ -30,10 +33,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.backoffice import in_worker_thread
 from actions.cases import TICKET_SLOT, ticket_for_handover
 from actions.speech import render
-from actions.tracker_reading import fraud_reminder_once
+from actions.tracker_reading import fraud_reminder_once, ingress_record
 from xiaoan import clock
 from xiaoan.handover import duty
 from xiaoan.handover.store import get_store
+import xiaoan.runtime.limits as limits
 from xiaoan.names import BUSY_RESPONSE, CHECK_FAILED, NOT_UNDERSTOOD, REQUEST_HUMAN, RESPONSE_KEY
 
 logger = logging.getLogger(__name__)
@@ -60,8 +64,27 @@ def on_duty() -> bool:
     return duty.within_hours() and get_store().someone_signed_in()
 
 
+class QueueLimited(Exception):
+    """The conversation, or its client's address, put too many entries in the queue this hour."""
+
+
+async def _may_join(tracker: Tracker) -> bool:
+    """Asking again while queued keeps the place and counts nothing; a new entry counts against the
+    conversation's and the address's hourly limits (xiaoan/runtime/limits.py), so one sender, or many
+    sender ids from one address, cannot flood the staff queue."""
+    if await in_worker_thread(get_store().active, tracker.sender_id) is not None:
+        return True
+    client = ingress_record(tracker).get("client")
+    limited = await limits.handover_refusal(tracker.sender_id, client if isinstance(client, str) else None)
+    if limited:
+        logger.warning("hand-over: %s not queued, over the hourly limit", tracker.sender_id)
+    return not limited
+
+
 async def _enqueue(tracker: Tracker, reason: str, ticket_id: Optional[str]) -> Tuple[int, bool]:
-    """(how many wait before it, someone on duty)."""
+    """(how many wait before it, someone on duty); QueueLimited over the hourly limits."""
+    if not await _may_join(tracker):
+        raise QueueLimited()
     _, ahead = await in_worker_thread(get_store().enqueue, tracker.sender_id, _channel(tracker), reason,
                                       ticket_id, tracker.get_slot("symptom"))
     return ahead, await in_worker_thread(on_duty)
@@ -72,6 +95,9 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: 
     ticket_id, events = await ticket_for_handover(tracker)
     try:
         ahead, staffed = await _enqueue(tracker, reason, ticket_id)
+    except QueueLimited:
+        dispatcher.utter_message(response=limits.HANDOVER_LIMITED)
+        return events
     except Exception:
         logger.exception("hand-over: the staff queue is unavailable")
         dispatcher.utter_message(response=BUSY_RESPONSE)
@@ -94,6 +120,8 @@ async def queue_quietly(dispatcher: CollectingDispatcher, tracker: Tracker, reas
     entry); the user hears from a person when one claims the conversation."""
     try:
         await _enqueue(tracker, reason, tracker.get_slot(TICKET_SLOT))
+    except QueueLimited:  # the warning has been given; a flood of reports stays out of the queue
+        pass
     except Exception:  # noqa: BLE001 - the warning has been given; the queue is the extra
         logger.exception("hand-over: the staff queue is unavailable")
     return []

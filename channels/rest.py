@@ -32,13 +32,13 @@ from sanic.response import HTTPResponse, ResponseStream
 from channels.staff_notices import rest_messages
 from xiaoan import content
 from xiaoan.handover.store import get_store
+import xiaoan.runtime.limits as limits
 from xiaoan.runtime.ingress import reads_back
 
 logger = logging.getLogger(__name__)
 
 
 MAX_BODY_BYTES = 64 * 1024
-MAX_TEXT_CHARS = 2000
 MAX_MESSAGE_ID_CHARS = 128
 
 Problem = Tuple[int, str]
@@ -62,12 +62,13 @@ def check_body(raw: bytes) -> Tuple[Optional[Problem], Optional[Dict[str, Any]]]
     message, sender, metadata = payload.get("message"), payload.get("sender"), payload.get("metadata")
     if not isinstance(message, str):
         return _refused(400, "utter_rest_not_text", field="message")
-    if len(message) > MAX_TEXT_CHARS:
-        return _refused(413, "utter_rest_too_long", max_chars=MAX_TEXT_CHARS)
     if sender is not None and not isinstance(sender, (str, int)) or isinstance(sender, bool):
         return _refused(400, "utter_rest_not_text", field="sender")
     if metadata is not None and not isinstance(metadata, dict):
         return _refused(400, "utter_rest_metadata_not_object")
+    too_big = limits.size_refusal(message, metadata)  # the same limits as every channel (xiaoan/runtime/limits.py)
+    if too_big is not None:
+        return (too_big.status, too_big.text), None
     message_id = payload.get("message_id")
     if message_id is not None:
         if isinstance(message_id, bool) or not isinstance(message_id, (str, int)) \
@@ -118,13 +119,22 @@ class RestInput(RasaRestInput):
             text = payload["message"]
             input_channel = self.name()  # the body's "input_channel" is the client's claim: never read
             metadata = payload.get("metadata")
-            if rasa.utils.endpoints.bool_arg(request, "stream", default=False):
-                return response.stream(
-                    self.stream_response(on_new_message, text, sender_id, input_channel, metadata),
-                    content_type="text/event-stream",
-                )
             collector = CollectingOutputChannel()
             message = UserMessage(text, collector, sender_id, input_channel=input_channel, metadata=metadata)
+            limits.note_address(message, limits.request_address(request))
+            refusal = await limits.gate(message)  # before Rasa's lock: a flood never queues for it
+            if refusal is not None:  # a 4xx like every refusal of this channel; Retry-After says when
+                headers = {"Retry-After": str(refusal.retry_after)} if refusal.retry_after else None
+                return response.json({"error": refusal.text}, status=refusal.status, headers=headers)
+            if rasa.utils.endpoints.bool_arg(request, "stream", default=False):
+                async def judged(streamed: UserMessage) -> Any:  # Rasa builds its own message: counted once
+                    limits.carry_verdict(message, streamed)
+                    return await on_new_message(streamed)
+
+                return response.stream(
+                    self.stream_response(judged, text, sender_id, input_channel, metadata),
+                    content_type="text/event-stream",
+                )
             try:
                 await on_new_message(message)
             except CancelledError:

@@ -25,6 +25,13 @@ holds gets a fresh session id instead, and a socket's messages go to the
 session it was confirmed, whatever the message names. A page reloaded after
 its old socket hung up asks for its stored session id and gets it back.
 
+Limits (issue 19, ``xiaoan/runtime/limits.py``): engine.io takes at most ``XIAOAN_SOCKETIO_MAX_BYTES``
+(64 kB) in one polling POST (413) or one websocket frame (the socket is closed); a ``user_uttered``
+whose text, ``customData`` or rate is over the limits is answered on ``bot_uttered`` with the reason
+(``utter_too_long``, ``utter_metadata_too_large``, ``utter_too_fast``) and never reaches Rasa: the
+page shows the user why, where a silent drop would look like a broken assistant. The per-address rate
+counts the socket's address at ``connect``.
+
 Everything else (events, payloads, ``metadata_key``, JWT) is Rasa's behaviour.
 In ``credentials.yml``::
 
@@ -55,11 +62,20 @@ import engineio
 from socketio import AsyncServer
 
 from channels.staff import deliver_pending_to_session, session_holders
+import xiaoan.runtime.limits as limits
 
 logger = logging.getLogger(__name__)
 
 Origins = Union[str, List[str]]
 MAX_SESSION_ID_CHARS = 128
+# engine.io's bound on one polling POST or one websocket frame (its default is 1 MB): a message of
+# XIAOAN_MAX_TEXT_CHARS characters and XIAOAN_MAX_METADATA_BYTES of customData fit many times over.
+MAX_PACKET_ENV, DEFAULT_MAX_PACKET_BYTES = "XIAOAN_SOCKETIO_MAX_BYTES", 64 * 1024
+
+
+def max_packet_bytes() -> int:
+    raw = (os.environ.get(MAX_PACKET_ENV) or "").strip()
+    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_MAX_PACKET_BYTES
 
 # Sanic-CORS skips a response whose request carries this flag (sanic_cors.core).
 SANIC_CORS_EVALUATED = "_sanic_cors_e"
@@ -142,6 +158,17 @@ class _SocketIOServer(AsyncServer):
         return _EngineIOServer
 
 
+class _BoundedSocketBlueprint(SocketBlueprint):
+    """Sanic reads a whole websocket frame (up to ``WEBSOCKET_MAX_SIZE``, 1 MB) before engine.io sees it;
+    bounded here like engine.io's own limit, a bigger frame closes the socket (1009) unread. The Rasa
+    server serves no other websocket."""
+
+    def register(self, app: Any, options: Dict[Text, Any]) -> None:
+        limit = self.ctx.sio.eio.max_http_buffer_size
+        app.config.WEBSOCKET_MAX_SIZE = min(int(app.config.get("WEBSOCKET_MAX_SIZE") or limit), limit)
+        super().register(app, options)
+
+
 class SocketIOInput(RasaSocketIOInput):
     """Rasa's socket.io input channel, with rooms that work and an origin check."""
 
@@ -188,6 +215,7 @@ class SocketIOInput(RasaSocketIOInput):
         )
         self.cors_allowed_origins = parse_allowed_origins(cors_allowed_origins)
         self.sessions: Dict[Text, Text] = {}  # socket (sid) -> the session it was confirmed
+        self.addresses: Dict[Text, Text] = {}  # socket (sid) -> its client's address
 
     def _authorised(self, auth: Optional[Dict]) -> bool:
         if not self.jwt_key:
@@ -226,7 +254,10 @@ class SocketIOInput(RasaSocketIOInput):
     def _metadata(self, data: Dict) -> Dict[Text, Any]:
         metadata = data.get(self.metadata_key) or {}
         if isinstance(metadata, str):
-            metadata = json.loads(metadata)
+            try:
+                metadata = json.loads(metadata)
+            except ValueError:  # not JSON: no metadata, as for any other shape that is not an object
+                return {}
         return metadata if isinstance(metadata, dict) else {}
 
     def blueprint(
@@ -236,8 +267,8 @@ class SocketIOInput(RasaSocketIOInput):
         # engine.io itself answers CORS for the socket.io path and refuses
         # browser origins that are not listed.
         sio = _SocketIOServer(async_mode="sanic", cors_allowed_origins=self.cors_allowed_origins,
-                              **client_manager())
-        socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+                              max_http_buffer_size=max_packet_bytes(), **client_manager())
+        socketio_webhook = _BoundedSocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         logger.debug(f"socket.io channel allows origins: {self.cors_allowed_origins}")
 
@@ -248,12 +279,15 @@ class SocketIOInput(RasaSocketIOInput):
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict]) -> bool:
             accepted = self._authorised(auth)
+            if accepted:  # whom the per-address rate counts (xiaoan/runtime/limits.py)
+                self.addresses[sid] = limits.request_address((environ or {}).get("sanic.request"))
             logger.debug(f"User {sid} {'connected' if accepted else 'refused'} (socket.io).")
             return accepted
 
         @sio.on("disconnect", namespace=self.namespace)
         async def disconnect(sid: Text, *_: Any) -> None:
             self.sessions.pop(sid, None)  # socket.io takes the socket out of its rooms itself
+            self.addresses.pop(sid, None)
             logger.debug(f"User {sid} disconnected from socketIO endpoint.")
 
         @sio.on("session_request", namespace=self.namespace)
@@ -279,13 +313,19 @@ class SocketIOInput(RasaSocketIOInput):
             sender_id = self._sender_id(sid, data)
             if sender_id is None:
                 return
+            output = SocketIOOutput(sio, self.bot_message_evt)
             message = UserMessage(
                 data.get("message", ""),
-                SocketIOOutput(sio, self.bot_message_evt),
+                output,
                 sender_id,
                 input_channel=self.name(),
                 metadata=self._metadata(data),
             )
+            limits.note_address(message, self.addresses.get(sid))
+            refusal = await limits.gate(message)  # before Rasa's lock: a flood never queues for it
+            if refusal is not None:  # too long, too big, too fast: the page shows why; nothing runs
+                await output.send_text_message(sender_id, refusal.text)
+                return
             await on_new_message(message)
 
         return socketio_webhook

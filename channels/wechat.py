@@ -31,6 +31,9 @@ twice), remembered for the whole window in this process or, with several
 servers, in Redis
 (``XIAOAN_WECHAT_REDIS_URL``); in safe mode only sealed messages are read.
 
+Limits (issue 19, ``xiaoan/runtime/limits.py``): a text over ``XIAOAN_MAX_TEXT_CHARS`` or an OpenID
+over its rate gets the reason as the reply and never reaches Rasa; counted once per ``MsgId``.
+
 Protocol details live in ``wechat_protocol``, text layout in
 ``wechat_format``, per-message and per-callback state in ``wechat_state``
 and the customer-service API in ``wechat_delivery``.
@@ -84,6 +87,8 @@ from channels.wechat_state import (
     SeenCallbacks,
     seen_callbacks,
 )
+
+import xiaoan.runtime.limits as limits
 
 logger = logging.getLogger(__name__)
 
@@ -395,16 +400,20 @@ class WeChatInput(InputChannel):
         """One Rasa turn; the bot's messages as texts, its buttons remembered."""
         collector = WeChatOutput()
         try:
-            await on_new_message(
-                UserMessage(
-                    inbound.text,
-                    collector,
-                    inbound.sender_id,
-                    input_channel=self.name(),
-                    message_id=inbound.message_id,
-                    metadata=inbound.metadata,
-                )
+            message = UserMessage(
+                inbound.text,
+                collector,
+                inbound.sender_id,
+                input_channel=self.name(),
+                message_id=inbound.message_id,
+                metadata=inbound.metadata,
             )
+            # once per MsgId (the ledger), so WeChat's retries are not counted; no address: every
+            # callback comes from WeChat's servers, the OpenID is the one to count
+            refusal = await limits.gate(message)
+            if refusal is not None:
+                return [refusal.text]
+            await on_new_message(message)
             turn = render_turn(collector.messages)
         except Exception:  # includes Rasa errors; CancelledError still propagates
             logger.exception("wechat: Rasa failed to handle a message")

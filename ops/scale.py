@@ -205,7 +205,9 @@ class ScaleStack:
             argv=[PYTHON, "-m", "xiaoan.runtime", "run", "actions", "--actions", "actions", "--port", str(ACTION_PORT)],
             log=self.work / "actions.log", port=ACTION_PORT,
             env={**common_env, "XIAOAN_BACKOFFICE_URL": postgres_url(), "SANIC_HOST": "127.0.0.1",
-                 "SANIC_KEEP_ALIVE_TIMEOUT": ACTION_SERVER_KEEP_ALIVE, **self.handover_env()},
+                 "SANIC_KEEP_ALIVE_TIMEOUT": ACTION_SERVER_KEEP_ALIVE, **self.handover_env(),
+                 # the hand-over queue's hourly limits, shared with any other action server
+                 "XIAOAN_RATE_REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/4"},
             live_url=f"http://127.0.0.1:{ACTION_PORT}/health/live",
             ready_url=f"http://127.0.0.1:{ACTION_PORT}/health/ready",
             startsecs=5, priority=100, startup_grace_s=60.0,
@@ -232,7 +234,11 @@ class ScaleStack:
                      # a staff reply reaches a socket.io session whichever server holds it (channels/socketio.py)
                      "XIAOAN_SOCKETIO_REDIS_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/2",
                      # a WeChat callback replayed to the other server is refused too (channels/wechat_state.py)
-                     "XIAOAN_WECHAT_REDIS_URL": f"redis://{redis[0]}:{redis[1]}/3"},
+                     "XIAOAN_WECHAT_REDIS_URL": f"redis://{redis[0]}:{redis[1]}/3",
+                     # both servers count one rate per sender and per address (xiaoan/runtime/limits.py),
+                     # the address being the client nginx names (X-Forwarded-For), not nginx itself
+                     "XIAOAN_RATE_REDIS_URL": f"redis://{redis[0]}:{redis[1]}/4",
+                     "XIAOAN_TRUSTED_PROXY": "127.0.0.1"},
                 live_url=f"http://127.0.0.1:{port}/health/live",
                 ready_url=f"http://127.0.0.1:{port}/health/ready",
                 startsecs=10, priority=200, startup_grace_s=RASA_STARTUP_GRACE_S,

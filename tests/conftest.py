@@ -89,3 +89,12 @@ def process_zone(request, monkeypatch):
     yield request.param
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_counters(monkeypatch):
+    """Every test starts with nothing counted (xiaoan/runtime/limits.py), in this process's memory."""
+    from xiaoan.runtime import limits
+
+    monkeypatch.delenv(limits.REDIS_ENV, raising=False)
+    limits.reset()

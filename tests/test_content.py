@@ -100,7 +100,7 @@ def values_code_gives() -> set[str]:
     and the string keys of the value dicts the actions build."""
     names: set[str] = set()
     files = [p for folder in ("actions", "channels") for p in (ROOT / folder).rglob("*.py") if "backoffice" not in p.parts]
-    files += [ROOT / "xiaoan" / "runtime" / "busy.py", ROOT / "web" / "serve.py"]
+    files += [ROOT / "xiaoan" / "runtime" / "busy.py", ROOT / "xiaoan" / "runtime" / "limits.py", ROOT / "web" / "serve.py"]
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call):

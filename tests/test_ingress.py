@@ -40,14 +40,15 @@ def test_admitting_twice_changes_nothing():
 
 def test_a_client_cannot_forge_the_ingress_record():
     """Clients write the metadata; a record they send is replaced, so masking cannot be skipped."""
-    forged = {INGRESS_KEY: {"secrets_masked": [], "fraud_signals": [], "message_id": "x",
+    forged = {INGRESS_KEY: {"secrets_masked": [], "fraud_signals": [], "message_id": "x", "client": "k",
                             "identity": {"verified": True, "subject": "C0001", "via": "token"}}}
     message = admit(UserMessage(f"卡号{CARD}", sender_id="u", metadata=forged))
     assert CARD not in message.text
     facts = admitted_facts(message.metadata)
     seal = facts["identity"].pop("seal")
     assert facts == {"text": "卡号***************0123", "secrets_masked": ["card_number"],
-                     "fraud_signals": [], "message_id": None, "identity": {"verified": False, "channel": None}}
+                     "fraud_signals": [], "message_id": None, "identity": {"verified": False, "channel": None},
+                     "client": None}
     assert seal and seal != forged[INGRESS_KEY].get("identity", {}).get("seal")
 
 

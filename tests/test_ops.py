@@ -263,6 +263,11 @@ def test_no_fixed_wechat_token_in_make_run_or_make_scale(tmp_path, monkeypatch):
     assert {p.env["WECHAT_TOKEN"] for p in servers} == {stacks[0].wechat_token}
     # both servers remember WeChat nonces in the same Redis (a replay to the other server is refused)
     assert len({p.env["XIAOAN_WECHAT_REDIS_URL"] for p in servers}) == 1
+    # one rate per sender and address across both servers (and the hand-over's on the action server),
+    # the address being the client nginx names
+    actions = next(p for p in programs if p.name == "actions")
+    assert len({p.env["XIAOAN_RATE_REDIS_URL"] for p in [*servers, actions]}) == 1
+    assert {p.env["XIAOAN_TRUSTED_PROXY"] for p in servers} == {"127.0.0.1"}
     scale_file = tmp_path / "a" / "wechat_token"
     assert scale_file.read_text(encoding="utf-8") == stacks[0].wechat_token
     assert scale_file.stat().st_mode & 0o777 == 0o600

@@ -415,11 +415,14 @@ def signed_query(timestamp: Optional[str] = None, **extra: str) -> str:
 
 
 _msg_ids = iter(range(int(time.time() * 1000) % 10**12, 10**13))
+_openids = iter(range(10**9))
 
 
 def wechat_xml(content: Optional[str] = "你好", openid: Optional[str] = None, msg_type: str = "text",
                inner: Optional[str] = None) -> bytes:
-    openid = openid if openid is not None else f"o_hostile_{RUN}"
+    # one OpenID per message: the cases are many, one user's rate (xiaoan/runtime/limits.py) would answer
+    # the later ones "slow down" instead of letting the server read them
+    openid = openid if openid is not None else f"o_hostile_{RUN}_{next(_openids)}"
     body = inner if inner is not None else f"<Content><![CDATA[{content}]]></Content><MsgId>{next(_msg_ids)}</MsgId>"
     return (
         f"<xml><ToUserName><![CDATA[gh_xiaoan]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"

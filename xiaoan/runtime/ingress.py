@@ -10,7 +10,8 @@ parsed, logged or stored. Admitting it
   classifies (`xiaoan.text.reading`), which kinds of secret were masked,
   which fraud signals were seen, the client's message id and who is writing
   (`xiaoan.identity`: a verified customer or merchant id, or why not, and
-  the channel: the receiving InputChannel's own name), so the NLU and the
+  the channel: the receiving InputChannel's own name) and a keyed hash of the
+  client's address when a channel noted one (`xiaoan.runtime.limits`), so the NLU and the
   actions read these facts instead of working them out again;
 * seals the identity record for the conversation (`xiaoan.identity.seal`, an
   HMAC with the servers' key): metadata stored any other way (events posted
@@ -30,6 +31,7 @@ from typing import Any, Dict, Mapping, Optional
 
 from rasa.core.channels.channel import UserMessage
 
+import xiaoan.runtime.limits as limits
 from xiaoan.identity import identify
 from xiaoan.identity.seal import sealed
 from xiaoan.text.reading import read_user_text
@@ -63,6 +65,7 @@ def admit(message: UserMessage) -> UserMessage:
         return message
     metadata: Dict[str, Any] = dict(message.metadata) if isinstance(message.metadata, dict) else {}
     reading = read_user_text(message.text if isinstance(message.text, str) else None)
+    address = limits.address_of(message)
     message.text = reading.typed
     metadata[INGRESS_KEY] = {
         "text": reading.text,
@@ -70,6 +73,8 @@ def admit(message: UserMessage) -> UserMessage:
         "fraud_signals": list(reading.fraud_signals),
         "message_id": client_message_id(metadata),
         "identity": sealed(identify(metadata, message.input_channel, message.sender_id), message.sender_id),
+        # where it came from, for the hand-over's per-address limit: a keyed hash, never the address
+        "client": None if limits.exempt(address) else limits.client_key(address),
     }
     message.metadata = metadata
     if isinstance(message.parse_data, dict) and isinstance(message.parse_data.get("text"), str):

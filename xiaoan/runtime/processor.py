@@ -1,4 +1,4 @@
-"""小安's message processor: Rasa's, with three guarantees added.
+"""小安's message processor: Rasa's, with these guarantees added.
 
 * Every user message is admitted by the ingress (`xiaoan.runtime.ingress`)
   before anything parses, logs or stores it: normalised, secrets masked,
@@ -14,6 +14,9 @@
   handled, the processor notes on it whether what the conversation holds for
   its owner may go to this writer (`xiaoan.identity.parties.may_read_back`;
   the REST channel gives waiting staff messages only then).
+* A message over the limits (`xiaoan.runtime.limits`: too long, too big, too fast) gets one
+  answer and nothing else: not admitted, not parsed, not stored. The channels check first, before
+  Rasa's lock; this check is for whatever reached Rasa without (``rasa shell``).
 * While a person holds the conversation (paused, xiaoan/handover) the message is
   stored and nothing else runs: no slot extraction, no notice, no prediction,
   and no new session however long the person takes.
@@ -39,6 +42,7 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 import xiaoan.runtime.action_key as action_key
+import xiaoan.runtime.limits as limits
 import xiaoan.runtime.metrics as metrics
 from xiaoan.runtime.busy import BUSY_POLICY, GuardedAction, talks_to_action_server
 from xiaoan.identity.parties import may_read_back, owner_of, subject_of
@@ -77,6 +81,12 @@ class XiaoanProcessor(MessageProcessor):
         return await super().parse_message(admit(message), tracker, only_output_properties)
 
     async def handle_message(self, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
+        refusal = await limits.gate(message)  # the channels ask first; `rasa shell`'s is Rasa's own
+        if refusal is not None:  # too long, too big or too fast: one answer, nothing read, nothing stored
+            await message.output_channel.send_text_message(message.sender_id, refusal.text)
+            if isinstance(message.output_channel, CollectingOutputChannel):
+                return message.output_channel.messages
+            return None
         with metrics.handling(message):
             return await self._handle_message(message)
 
