@@ -141,15 +141,16 @@ def within(since: Moment, window: timedelta, at: Optional[Moment] = None) -> boo
 # A span as content/facts.yml writes it for a sentence ("24小时", "30分钟", "2天"): the unit a
 # sentence reads, in seconds. Working days are not here: counting them needs the holiday calendar.
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(\S+?)\s*$")
-_UNIT_SECONDS = {"分钟": 60, "小时": 3600, "天": 86400, "个自然日": 86400, "自然日": 86400}
+_UNIT_SECONDS = {"分钟": 60, "小时": 3600, "天": 86400, "自然日": 86400}  # each may follow 个
 
 
 def span(text: str) -> timedelta:
     """A fact's span ("24小时") as a timedelta; ValueError for one this clock cannot count (working days)."""
     match = _SPAN.match(str(text))
-    if not match or match.group(2) not in _UNIT_SECONDS:
+    unit = match.group(2).removeprefix("个") if match else ""
+    if unit not in _UNIT_SECONDS:
         raise ValueError(f"not a span this clock counts: {text!r}")
-    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[unit])
 
 
 # ---------------------------------------------------------------------- for people
