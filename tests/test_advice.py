@@ -165,7 +165,7 @@ def test_a_duplicate_debit_says_who_undoes_it_and_claims_no_submission(now, resp
     assert undo in text and "商户" in text  # the merchant's void (same day) or refund (later)
     assert "发卡行" in text and "差错处理" in text and FACTS["dispute_time"] in text  # or the issuer's dispute
     assert FACTS["duplicate_refund_max"] in text  # the same time as response code 94's advice
-    assert "已提交" not in text and "小安不能代您提交" in text
+    assert "已提交" not in text and "小安没有、也不能替您提交" in text
 
 
 def test_the_duplicates_advice_agrees_with_response_code_94():
