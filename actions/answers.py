@@ -10,12 +10,13 @@ transaction in it gets the ``…_other_state`` response.
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Dict, Optional
 
 from actions.backoffice.records import Card, Terminal, Transaction
 from actions.speech import Answer, hotline, render, yuan
-from xiaoan import content
+from xiaoan import clock, content
 
 
 # The states with a response of their own (utter_<record>_<state>); others fall back.
@@ -101,5 +102,43 @@ def transaction_answer(txn: Optional[Transaction], reference_number: str) -> Ans
         "transaction_state": txn.state,
         "payee_bank": txn.payee_bank,
         "payee_hotline": hotline(txn.payee_bank),
+        "card_tail": txn.card_tail,
     }
+    if txn.state in WAITING_WINDOWS:
+        return _waiting_answer(txn, values)
+    if txn.state == "duplicate_debit" and _same_china_day(txn.time):
+        return Answer("utter_transaction_duplicate_debit_same_day", values, outcome_word(txn.state))
     return Answer(_response_for("utter_transaction", txn.state, TRANSACTION_STATES), values, outcome_word(txn.state))
+
+
+# A transaction still on its way has a window (a fact of content/facts.yml, counted from the record's
+# time): inside it the answer is "wait until ...", past it the escalation (the issuing bank, then a person).
+WAITING_WINDOWS = {"processing": "transfer_result_within", "pending_bank_maintenance": "transfer_result_within"}
+
+
+def waiting_window(state: str) -> timedelta:
+    """The window of a state in WAITING_WINDOWS, read from its fact."""
+    return clock.span(content.facts()[WAITING_WINDOWS[state]])
+
+
+def _recorded_at(time_text: str) -> Optional[datetime]:
+    try:
+        return clock.to_china(time_text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _waiting_answer(txn: Transaction, values: Dict[str, Any]) -> Answer:
+    """Inside the window: wait, until when (China time). Past it, or with no readable time: escalate, never "wait"."""
+    since, window = _recorded_at(txn.time), waiting_window(txn.state)
+    if since is not None and clock.within(since, window):
+        values["wait_until"] = clock.for_people(since + window)
+        return Answer(f"utter_transaction_{txn.state}", values, outcome_word(txn.state))
+    values["escalation"] = render("utter_transaction_escalation", **values)
+    return Answer(f"utter_transaction_{txn.state}_overdue", values, outcome_word(f"{txn.state}_overdue"))
+
+
+def _same_china_day(time_text: str) -> bool:
+    """Whether the record's time is today in China (a merchant can still void, 撤销, a payment of today)."""
+    since = _recorded_at(time_text)
+    return since is not None and since.date() == clock.today()

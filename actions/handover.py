@@ -13,9 +13,12 @@ conversation is paused: Rasa then stores the user's messages without
 predicting anything (``ConversationPaused``), so the bot is silent until staff
 hand it back or close it in the console. Nobody on duty: the user hears so,
 with the ticket number and when a person will look, the conversation waits in
-the queue, and the bot goes on helping meanwhile. Every hand-over has a ticket:
-one is written (silently, under the message's request key) if the case has none
-(actions/cases.py, which the ticket action uses too).
+the queue, and the bot goes on helping meanwhile. Every hand-over asks for a
+ticket: one is written (silently, under the message's request key) if the case
+has none (actions/cases.py, which the ticket action uses too); when that write
+fails the user hears that no ticket number exists yet, and the queue entry (the
+conversation itself) is what staff see. The first hand-over or ticket of a
+conversation also says that staff answer only here and never phone.
 The queue lives in the shared store (xiaoan/handover), never in this process.
 A conversation joins it at most XIAOAN_HANDOVERS_PER_SENDER times an hour, the conversations of one
 client address at most XIAOAN_HANDOVERS_PER_ADDRESS (xiaoan/runtime/limits.py); over that the user
@@ -33,7 +36,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.backoffice import in_worker_thread
 from actions.cases import TICKET_SLOT, ticket_for_handover
 from actions.speech import render
-from actions.tracker_reading import fraud_reminder_once, ingress_record
+from actions.tracker_reading import fraud_reminder_once, ingress_record, staff_note_once
 from xiaoan import clock
 from xiaoan.handover import duty
 from xiaoan.handover.store import get_store
@@ -104,14 +107,22 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: 
         return events
     if reason in LEADS:
         dispatcher.utter_message(response=LEADS[reason])
+    note, noted = staff_note_once(tracker)
     if not staffed:
-        dispatcher.utter_message(response="utter_nobody_on_duty", ticket_id=ticket_id or "-", when=when_text())
+        if ticket_id:
+            dispatcher.utter_message(response="utter_nobody_on_duty", ticket_id=ticket_id, when=when_text())
+        else:  # no ticket could be written: say so, never a ticket that does not exist
+            dispatcher.utter_message(response="utter_nobody_on_duty_no_ticket", when=when_text())
+        if note:
+            dispatcher.utter_message(response=note)
         reminder, reminded = fraud_reminder_once(tracker)
         if reminder:
             dispatcher.utter_message(response=reminder)
-        return [*events, *reminded]
+        return [*events, *noted, *reminded]
     dispatcher.utter_message(response="utter_handover_queued", ahead=ahead)
-    return [*events, ConversationPaused()]
+    if note:
+        dispatcher.utter_message(response=note)
+    return [*events, *noted, ConversationPaused()]
 
 
 async def queue_quietly(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> List[EventType]:

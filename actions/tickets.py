@@ -18,7 +18,7 @@ from actions.backoffice import get_backoffice, in_worker_thread
 from actions.cases import TICKET_SLOT, attach_ticket, case_from_tracker, summary_parts, summary_values
 from actions.record_access import caller, case_readable
 from actions.speech import say
-from actions.tracker_reading import fraud_reminder_once, latest_intent, request_key
+from actions.tracker_reading import fraud_reminder_once, latest_intent, request_key, staff_note_once
 from xiaoan import clock
 from xiaoan.names import BUSY_RESPONSE
 
@@ -60,11 +60,14 @@ class ActionCreateTicket(Action):
             dispatcher, tracker, *parts, sep="\n",
             ticket_id=ticket.ticket_id, created_at=clock.for_people(ticket.created_at), **summary_values(case),
         )
+        note, noted = staff_note_once(tracker)
+        if note:
+            dispatcher.utter_message(response=note)
         reminder, events = fraud_reminder_once(tracker)
         if reminder:
             dispatcher.utter_message(response=reminder)
         await attach_ticket(tracker, ticket.ticket_id)  # a conversation waiting for staff shows its ticket
-        return [SlotSet(TICKET_SLOT, ticket.ticket_id), SlotSet(PENDING_KEY_SLOT, None), *events]
+        return [SlotSet(TICKET_SLOT, ticket.ticket_id), SlotSet(PENDING_KEY_SLOT, None), *noted, *events]
 
 
 async def ticket_that_landed(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
@@ -84,4 +87,7 @@ async def ticket_that_landed(dispatcher: CollectingDispatcher, tracker: Tracker)
         return []
     dispatcher.utter_message(response=REGISTERED_LATE, ticket_id=ticket.ticket_id,
                              created_at=clock.for_people(ticket.created_at))
-    return [SlotSet(TICKET_SLOT, ticket.ticket_id), SlotSet(PENDING_KEY_SLOT, None)]
+    note, noted = staff_note_once(tracker)
+    if note:
+        dispatcher.utter_message(response=note)
+    return [SlotSet(TICKET_SLOT, ticket.ticket_id), SlotSet(PENDING_KEY_SLOT, None), *noted]

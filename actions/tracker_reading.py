@@ -18,6 +18,7 @@ from xiaoan.text.identifiers import clean_identifier
 
 INGRESS_KEY = "xiaoan"  # the ingress's record in a message's metadata
 FRAUD_REMINDER = "utter_fraud_reminder"
+STAFF_NOTE = "utter_staff_reply_here_only"
 
 
 def slot_identifier(tracker: Tracker, name: str) -> Optional[str]:
@@ -81,3 +82,10 @@ def fraud_reminder_once(tracker: Tracker) -> tuple[Optional[str], list[SlotSet]]
     if tracker.get_slot("fraud_reminded"):
         return None, []
     return FRAUD_REMINDER, [SlotSet("fraud_reminded", True)]
+
+
+def staff_note_once(tracker: Tracker) -> tuple[Optional[str], list[SlotSet]]:
+    """"Staff answer only here, never by phone": the first time a ticket is written or a hand-over happens."""
+    if tracker.get_slot("staff_contact_told"):
+        return None, []
+    return STAFF_NOTE, [SlotSet("staff_contact_told", True)]

@@ -151,21 +151,31 @@ def test_offline_terminal_says_check_debit_before_retry():
 # -- action_check_transaction --------------------------------------------------
 
 
+# The fixtures' transactions are of 2026-11-25: the answers to the ones still on their way (processing,
+# pending) and to a duplicate depend on "now", so these tests pin the clock (tests/test_advice.py: the edges).
+FIXTURES_DAY = "2026-11-25 14:00"  # China time: the same afternoon, every window still open
+LONG_AFTER = "2026-12-06 10:00"  # eleven days later: every window over
+
+
 @pytest.mark.parametrize(
-    "ref, response",
+    "ref, response, now",
     [
-        ("202611250001", "utter_transaction_credited"),
-        ("202611250002", "utter_transaction_reversed"),
-        ("202611250003", "utter_transaction_processing"),
-        ("202611250004", "utter_transaction_returned_name_mismatch"),
-        ("202611250005", "utter_transaction_pending_bank_maintenance"),
-        ("202611250006", "utter_transaction_declined_no_debit"),
-        ("202611250007", "utter_transaction_duplicate_debit"),
-        ("200000000000", "utter_transaction_not_found"),
+        ("202611250001", "utter_transaction_credited", FIXTURES_DAY),
+        ("202611250002", "utter_transaction_reversed", FIXTURES_DAY),
+        ("202611250003", "utter_transaction_processing", FIXTURES_DAY),
+        ("202611250003", "utter_transaction_processing_overdue", LONG_AFTER),
+        ("202611250004", "utter_transaction_returned_name_mismatch", FIXTURES_DAY),
+        ("202611250005", "utter_transaction_pending_bank_maintenance", FIXTURES_DAY),
+        ("202611250005", "utter_transaction_pending_bank_maintenance_overdue", LONG_AFTER),
+        ("202611250006", "utter_transaction_declined_no_debit", FIXTURES_DAY),
+        ("202611250007", "utter_transaction_duplicate_debit_same_day", FIXTURES_DAY),
+        ("202611250007", "utter_transaction_duplicate_debit", LONG_AFTER),
+        ("200000000000", "utter_transaction_not_found", FIXTURES_DAY),
     ],
 )
-def test_check_transaction(ref, response, dispatcher):
-    run(ActionCheckTransaction(), dispatcher, make_tracker({"reference_number": ref}))
+def test_check_transaction(ref, response, now, dispatcher):
+    with clock.fixed(now):
+        run(ActionCheckTransaction(), dispatcher, make_tracker({"reference_number": ref}))
     assert chosen(dispatcher.messages[0]) == [response] and ref in dispatcher.messages[0]["text"]
 
 
@@ -185,7 +195,8 @@ def test_a_transaction_answer_has_its_amount_and_the_payee_banks_hotline():
      ("202611250005", ["transfer_result_within"]), ("202611250007", ["duplicate_refund_max"])],
 )
 def test_each_deadline_is_the_fact_tables(ref, facts, dispatcher):
-    run(ActionCheckTransaction(), dispatcher, make_tracker({"reference_number": ref}))
+    with clock.fixed(FIXTURES_DAY):
+        run(ActionCheckTransaction(), dispatcher, make_tracker({"reference_number": ref}))
     said = dispatcher.messages[0]["text"]
     assert all(FACTS[name] in said for name in facts)
 
@@ -326,7 +337,8 @@ def test_create_ticket_records_the_case(dispatcher):
     }
     events = run(ActionCreateTicket(), dispatcher, make_tracker(slots, intent="affirm"))
     ticket_id = slot_events(events)["ticket_id"]
-    summary, reminder = dispatcher.messages
+    summary, note, reminder = dispatcher.messages
+    assert chosen(note) == ["utter_staff_reply_here_only"]  # the first ticket: staff answer only here
     assert chosen(summary) == [
         "utter_ticket_created", "utter_ticket_symptom", "utter_ticket_amount", "utter_ticket_card_tail",
         "utter_ticket_terminal_id", "utter_ticket_reference_number", "utter_ticket_steps",
@@ -356,7 +368,8 @@ def test_a_ticket_is_numbered_and_dated_by_the_china_day(dispatcher, moment, day
 
 def test_a_ticket_with_only_a_symptom_has_only_that_line(dispatcher):
     run(ActionCreateTicket(), dispatcher, make_tracker({"symptom": "POS终端故障", "fraud_reminded": True}))
-    assert [chosen(m) for m in dispatcher.messages] == [["utter_ticket_created", "utter_ticket_symptom"]]
+    assert [chosen(m) for m in dispatcher.messages] == [["utter_ticket_created", "utter_ticket_symptom"],
+                                                        ["utter_staff_reply_here_only"]]
 
 
 def test_the_same_message_retried_writes_one_ticket(dispatcher):

@@ -46,7 +46,7 @@ def test_someone_on_duty_queues_and_pauses(all_day, dispatcher):
     sign_in_someone()
     get_store().enqueue("earlier", "wechat", "fraud_report", None, None, now=1.0)
     events = run(ActionHandOver(), dispatcher, rest_tracker(ticket_id="XA1"))
-    assert responses_of(dispatcher) == ["utter_handover_queued"]
+    assert responses_of(dispatcher) == ["utter_handover_queued", "utter_staff_reply_here_only"]
     assert dispatcher.messages[0]["ahead"] == 1
     assert {"event": "pause", "timestamp": None} in events
     entry = get_store().active("u1")

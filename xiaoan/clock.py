@@ -12,6 +12,7 @@ one through the same functions.
 """
 from __future__ import annotations
 
+import re
 import time
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -137,6 +138,21 @@ def within(since: Moment, window: timedelta, at: Optional[Moment] = None) -> boo
     return age(since, at) <= window
 
 
+# A span as content/facts.yml writes it for a sentence ("24小时", "30分钟", "2天"): the unit a
+# sentence reads, in seconds. Working days are not here: counting them needs the holiday calendar.
+_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(\S+?)\s*$")
+_UNIT_SECONDS = {"分钟": 60, "小时": 3600, "天": 86400, "自然日": 86400}  # each may follow 个
+
+
+def span(text: str) -> timedelta:
+    """A fact's span ("24小时") as a timedelta; ValueError for one this clock cannot count (working days)."""
+    match = _SPAN.match(str(text))
+    unit = match.group(2).removeprefix("个") if match else ""
+    if unit not in _UNIT_SECONDS:
+        raise ValueError(f"not a span this clock counts: {text!r}")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[unit])
+
+
 # ---------------------------------------------------------------------- for people
 
 
@@ -164,5 +180,5 @@ def for_logs(seconds: float) -> str:
 
 __all__ = [
     "CHINA", "timestamp", "now", "today", "fixed", "to_china", "stored", "day_of", "parse_day", "start_of",
-    "days_span", "last_days", "age", "within", "for_people", "for_people_seconds", "for_logs",
+    "days_span", "last_days", "age", "within", "span", "for_people", "for_people_seconds", "for_logs",
 ]
