@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Dict, Optional
 
 from actions.backoffice.records import Card, Terminal, Transaction
+from actions.lookup_tables import PIN_LOCKED_CODES, PIN_WRONG_CODES
 from actions.speech import Answer, hotline, render, yuan
 from xiaoan import clock, content
 
@@ -49,27 +50,40 @@ def _normal_card_response(card: Card, amount: Optional[Decimal]) -> str:
     return "utter_card_normal_amount_fits"
 
 
-def card_answer(card: Optional[Card], card_tail: str, amount: Optional[Decimal] = None) -> Answer:
+def _card_outcome(state: str) -> str:
+    """The case record's word for a card state; one without a word is 'to be checked', never the raw name."""
+    return outcome_word(state) if f"utter_step_outcome_{state}" in content.responses() else render(
+        "utter_step_outcome_unclear")
+
+
+def card_answer(
+    card: Optional[Card], card_tail: str, amount: Optional[Decimal] = None, error_code: Optional[str] = None
+) -> Answer:
+    """The card's state; after a PIN response code (`error_code` 55, 38, 75) a card in order is answered as the
+    PIN's problem (the code names the cause), never as 'the card is fine, look at the terminal'."""
     if card is None:
         return Answer("utter_card_not_found", {"card_tail": card_tail}, render("utter_step_outcome_not_found"))
     values: Dict[str, Any] = {
         "card_tail": card.card_tail,
         "card_bank": card.bank,
-        "card_state": card.state,
         "balance": yuan(card.balance),
         "daily_limit": yuan(card.daily_limit),
         "hotline": hotline(card.bank),
     }
     if amount:
         values["amount"] = yuan(amount)
+    if card.state == "normal" and error_code in PIN_WRONG_CODES | PIN_LOCKED_CODES:
+        values["error_code"] = error_code
+        response = "utter_card_pin_wrong" if error_code in PIN_WRONG_CODES else "utter_card_pin_locked"
+        return Answer(response, values, _card_outcome(card.state))
     if card.state == "normal":
-        return Answer(_normal_card_response(card, amount), values, outcome_word(card.state))
+        return Answer(_normal_card_response(card, amount), values, _card_outcome(card.state))
     if card.state == "insufficient":
         return Answer("utter_card_insufficient_for_amount" if amount else "utter_card_insufficient", values,
-                      outcome_word(card.state))
+                      _card_outcome(card.state))
     if card.state in ("frozen", "expired"):  # the back office's note, else the state's general word
         values["card_note"] = card.note or render(f"utter_card_note_{card.state}")
-    return Answer(_response_for("utter_card", card.state, CARD_STATES), values, outcome_word(card.state))
+    return Answer(_response_for("utter_card", card.state, CARD_STATES), values, _card_outcome(card.state))
 
 
 def terminal_answer(terminal: Optional[Terminal], terminal_id: str) -> Answer:

@@ -106,7 +106,7 @@ class ActionCheckAccountStatus(_CheckAction):
         return get_backoffice().find_card(key)
 
     def answer(self, tracker: Tracker, record: Any, key: str) -> Answer:
-        return card_answer(record, key, slot_amount(tracker))
+        return card_answer(record, key, slot_amount(tracker), slot_identifier(tracker, "error_code"))
 
 
 class ActionCheckTerminalStatus(_CheckAction):

@@ -17,8 +17,11 @@ from xiaoan.content import Bank
 
 RESPONSE_CODES_FILE = content.CONTENT_DIR / "response_codes.yml"
 CHECK_KINDS = ("account", "terminal", "transaction", "none")
+# The codes that mean the PIN, not the card or the terminal: 55 a wrong PIN; 38 and 75 too many wrong PINs.
+PIN_WRONG_CODES = frozenset({"55"})
+PIN_LOCKED_CODES = frozenset({"38", "75"})
 
-__all__ = ["Bank", "CHECK_KINDS", "ResponseCode", "code_texts", "find_bank", "lookup_code", "response_codes"]
+__all__ = ["Bank", "CHECK_KINDS", "PIN_LOCKED_CODES", "PIN_WRONG_CODES", "ResponseCode", "code_texts", "find_bank", "lookup_code", "response_codes"]
 
 
 @dataclass(frozen=True)

@@ -40,9 +40,13 @@ def render(name: str, **values: Any) -> str:
 def say(
     dispatcher: CollectingDispatcher, tracker: Optional[Tracker], *parts: str, sep: str = "", **values: Any
 ) -> str:
-    """Utters one message made of these responses, in order, joined by `sep`; returns its text."""
+    """Utters one message made of these responses, in order, joined by `sep`; returns its text.
+
+    Each part is the variant for the channel the user wrote on (a ``channel:`` variant), as Rasa chooses.
+    """
     slots = tracker.current_slot_values() if tracker is not None else {}
-    text = sep.join(content.render(part, slots, **values) for part in parts)
+    channel = tracker.get_latest_input_channel() if tracker is not None else None
+    text = sep.join(content.render(part, slots, output_channel=channel, **values) for part in parts)
     dispatcher.utter_message(text=text, **{COMPOSED_OF: list(parts)})
     return text
 

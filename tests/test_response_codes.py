@@ -174,3 +174,51 @@ VENDORS = ("拉卡拉", "乐刷", "随行付", "汇付", "通联", "快钱", "�
 def test_no_entry_names_a_vendor(code):
     words = " ".join(RAW[code][f] for f in ("meaning", "cause", "action"))
     assert not [v for v in VENDORS if v in words], code
+
+
+# -- issue 20: 10, 11, A0, 77, PIN codes, an unknown code ------------------------------------------
+
+
+def test_10_is_a_partial_approval_and_says_what_the_cashier_and_cardholder_do():
+    partial = response_codes()["10"]
+    assert "部分承兑" in partial.meaning and partial.check == "transaction"
+    assert "余额" in partial.cause and "批准" in partial.cause
+    assert "差额" in partial.action and "补付" in partial.action  # the rest is paid another way ...
+    assert "撤销" in partial.action and "退回原卡" in partial.action  # ... or the part is voided
+    assert "核对扣款金额" in partial.action
+
+
+def test_11_is_a_vip_approval_not_a_decline():
+    vip = response_codes()["11"]
+    assert "重要人物批准" in vip.meaning and vip.check == "none"
+    assert "交易已成功" in vip.action and "无需重复刷卡" in vip.action
+
+
+def test_a0_is_a_mac_error_the_merchant_signs_in_and_the_cardholder_checks_for_a_debit():
+    a0 = response_codes()["A0"]
+    assert "MAC" in a0.meaning and a0.check == "terminal"
+    assert "密钥" in a0.cause and "与持卡人的卡无关" in a0.cause
+    assert "重新签到" in a0.action and "收单机构" in a0.action
+    assert "确认有没有扣款" in a0.action and "不要再付" in a0.action and "{reversal_max}" in a0.action
+
+
+def test_77_is_sign_in_again_and_the_cardholder_does_not_keep_swiping():
+    sign_in = response_codes()["77"]
+    assert "签到" in sign_in.meaning and "批次" in sign_in.cause and sign_in.check == "terminal"
+    assert "执行签到" in sign_in.action and "不要反复刷卡" in sign_in.action
+
+
+@pytest.mark.parametrize("code", ["38", "55", "75"])
+def test_a_pin_code_tells_the_lockout_with_the_one_clause(code):
+    entry = response_codes()[code]
+    assert "{pin_lockout}" in entry.action and entry.check == "account"
+    advice = code_texts(entry)["code_advice"]
+    assert content.clauses()["pin_lockout"] in advice and "一般不会扣款" in advice
+
+
+def test_an_unknown_code_says_check_for_a_debit_before_anything_else(dispatcher):
+    run(ActionExplainErrorCode(), dispatcher, make_tracker({"error_code": "Q7"}))
+    text = content.render("utter_code_unknown", error_code="Q7")
+    debit = text.index("有没有被扣款")
+    assert debit < text.index("再核对") and debit < text.index("终端号")
+    assert "不要再付" in text and "参考号" in text and "发卡行" in text

@@ -13,11 +13,17 @@ The action server, the channels and the chat page render here, with the same
 `values()`, when one message is composed from several responses or is said
 outside a conversation (a WeChat welcome, a REST error, a 404 page).
 
-Rendering follows Rasa's rules, without its randomness: a response's first
-variant whose conditions the values meet, else its first variant without a
-condition; ``{name}`` is filled from the values (Rasa's placeholder syntax); a
-placeholder without a value is left as it is and logged, as Rasa does.
-Files are read once per process.
+Rendering follows Rasa's rules, without its randomness: for the output
+channel, a variant written for that channel (``channel: wechat``) whose
+conditions the values meet, else one for that channel without a condition,
+then a variant for any channel whose conditions the values meet, else one
+without a condition; ``{name}`` is filled from the values (Rasa's placeholder
+syntax); a placeholder without a value is left as it is and logged, as Rasa
+does. Files are read once per process.
+
+A sentence several answers share (how a PIN lock-out works) is written once,
+as a response named ``utter_clause_<name>``, and the answers name it as
+``{<name>}``, like a fact: `clauses()`.
 """
 from __future__ import annotations
 
@@ -80,33 +86,52 @@ def find_bank(name: Any) -> Optional[Bank]:
     return None
 
 
+CLAUSE_PREFIX = "utter_clause_"
+
+
+@lru_cache(maxsize=1)
+def clauses() -> Dict[str, str]:
+    """The shared sentences (responses ``utter_clause_<name>``, facts filled) by the placeholder that names them."""
+    return {
+        name[len(CLAUSE_PREFIX):]: fill(str(variants[0].get("text") or ""), facts())
+        for name, variants in responses().items() if name.startswith(CLAUSE_PREFIX)
+    }
+
+
 def bank_values(name: Any) -> Dict[str, str]:
     """``bank_name`` and ``bank_hotline`` of a bank we know, else nothing."""
     bank = find_bank(name)
     return {"bank_name": bank.name, "bank_hotline": bank.hotline} if bank else {}
 
 
-def condition_slots(slots: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
-    """Slots as response conditions see them: `bank` is the full name of a bank we know, else None.
+# What a response condition sees in the `bank` slot for a bank named that content/banks.yml does not list.
+UNLISTED_BANK = "unlisted"
 
-    So a variant for "no bank named" (``bank: null``) also serves a bank whose
-    hotline is not in content/banks.yml, and the variant that names the bank's
-    hotline is only chosen when there is one to name.
+
+def condition_slots(slots: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """Slots as response conditions see them: `bank` is the full name of a bank we know, `UNLISTED_BANK` for a
+    bank named but not in content/banks.yml, else None.
+
+    So the variant that names the bank's hotline is only chosen when there is
+    one to name, and a bank we have no hotline for gets an answer of its own
+    (where to find its number) instead of the question "which bank?" again.
     """
     view = dict(slots or {})
     if "bank" in view:
-        bank = find_bank(view["bank"])
-        view["bank"] = bank.name if bank else None
+        named = view["bank"]
+        bank = find_bank(named)
+        view["bank"] = bank.name if bank else (UNLISTED_BANK if isinstance(named, str) and named.strip() else None)
     return view
 
 
 def values(slots: Optional[Mapping[str, Any]] = None, **given: Any) -> Dict[str, Any]:
-    """What a response may name: the facts, the `bank` slot's name and hotline, the slots, the given values.
+    """What a response may name: the facts, the shared clauses, the `bank` slot's name and hotline, the slots,
+    the given values.
 
     Later ones win; a None is no value.
     """
     present = {k: v for k, v in (slots or {}).items() if v is not None}
-    merged: Dict[str, Any] = {**facts(), **bank_values(present.get("bank")), **present}
+    merged: Dict[str, Any] = {**facts(), **clauses(), **bank_values(present.get("bank")), **present}
     merged.update({k: v for k, v in given.items() if v is not None})
     return merged
 
@@ -123,19 +148,22 @@ def _meets(condition: Iterable[Mapping[str, Any]], known: Mapping[str, Any]) -> 
     return True
 
 
-def variant(name: str, known: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-    """The variant of a response that Rasa would choose for these values (the first, not a random one)."""
+def variant(name: str, known: Optional[Mapping[str, Any]] = None, channel: Optional[str] = None) -> Dict[str, Any]:
+    """The variant of a response that Rasa would choose for these values on this output channel (the first, not a
+    random one): rasa.core.nlg.generator.ResponseVariationFilter's order."""
     try:
-        variants = [v for v in responses()[name] if not v.get("channel")]
+        variants = responses()[name]
     except KeyError:
         raise KeyError(f"domain.yml has no response {name!r}") from None
     known = condition_slots(known)
-    for candidate in variants:
-        if candidate.get("condition") and _meets(candidate["condition"], known):
-            return candidate
-    for candidate in variants:
-        if not candidate.get("condition"):
-            return candidate
+    for on in ((channel,) if channel else ()) + (None,):
+        mine = [v for v in variants if v.get("channel") == on]
+        for candidate in mine:
+            if candidate.get("condition") and _meets(candidate["condition"], known):
+                return candidate
+        for candidate in mine:
+            if not candidate.get("condition"):
+                return candidate
     raise KeyError(f"no variant of {name!r} fits {sorted(known)}")
 
 
@@ -152,10 +180,12 @@ def fill(template: str, known: Mapping[str, Any]) -> str:
     return PLACEHOLDER.sub(value, template)
 
 
-def render(name: str, slots: Optional[Mapping[str, Any]] = None, **given: Any) -> str:
-    """A response's text with the facts, the slots and the given values filled in."""
+def render(name: str, slots: Optional[Mapping[str, Any]] = None, *, output_channel: Optional[str] = None,
+           **given: Any) -> str:
+    """A response's text (its variant for `output_channel`, if it has one) with the facts, the slots and the given
+    values filled in."""
     known = values(slots, **given)
-    return fill(str(variant(name, known).get("text") or ""), known)
+    return fill(str(variant(name, known, output_channel).get("text") or ""), known)
 
 
 def placeholders(text: str) -> List[str]:
