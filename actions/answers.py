@@ -50,8 +50,8 @@ def _normal_card_response(card: Card, amount: Optional[Decimal]) -> str:
     return "utter_card_normal_amount_fits"
 
 
-def _card_outcome(state: str) -> str:
-    """The case record's word for a card state; one without a word is 'to be checked', never the raw name."""
+def _outcome(state: str) -> str:
+    """The case record's word for a back-office state; one without a word is 'to be checked', never the raw name."""
     return outcome_word(state) if f"utter_step_outcome_{state}" in content.responses() else render(
         "utter_step_outcome_unclear")
 
@@ -75,15 +75,15 @@ def card_answer(
     if card.state == "normal" and error_code in PIN_WRONG_CODES | PIN_LOCKED_CODES:
         values["error_code"] = error_code
         response = "utter_card_pin_wrong" if error_code in PIN_WRONG_CODES else "utter_card_pin_locked"
-        return Answer(response, values, _card_outcome(card.state))
+        return Answer(response, values, _outcome(card.state))
     if card.state == "normal":
-        return Answer(_normal_card_response(card, amount), values, _card_outcome(card.state))
+        return Answer(_normal_card_response(card, amount), values, _outcome(card.state))
     if card.state == "insufficient":
         return Answer("utter_card_insufficient_for_amount" if amount else "utter_card_insufficient", values,
-                      _card_outcome(card.state))
+                      _outcome(card.state))
     if card.state in ("frozen", "expired"):  # the back office's note, else the state's general word
         values["card_note"] = card.note or render(f"utter_card_note_{card.state}")
-    return Answer(_response_for("utter_card", card.state, CARD_STATES), values, _card_outcome(card.state))
+    return Answer(_response_for("utter_card", card.state, CARD_STATES), values, _outcome(card.state))
 
 
 def terminal_answer(terminal: Optional[Terminal], terminal_id: str) -> Answer:
@@ -113,7 +113,6 @@ def transaction_answer(txn: Optional[Transaction], reference_number: str) -> Ans
         "reference_number": txn.reference_number,
         "transaction_time": txn.time,
         "transaction_amount": yuan(txn.amount),
-        "transaction_state": txn.state,
         "payee_bank": txn.payee_bank,
         "payee_hotline": hotline(txn.payee_bank),
         "card_tail": txn.card_tail,
@@ -122,7 +121,7 @@ def transaction_answer(txn: Optional[Transaction], reference_number: str) -> Ans
         return _waiting_answer(txn, values)
     if txn.state == "duplicate_debit" and _same_china_day(txn.time):
         return Answer("utter_transaction_duplicate_debit_same_day", values, outcome_word(txn.state))
-    return Answer(_response_for("utter_transaction", txn.state, TRANSACTION_STATES), values, outcome_word(txn.state))
+    return Answer(_response_for("utter_transaction", txn.state, TRANSACTION_STATES), values, _outcome(txn.state))
 
 
 # A transaction still on its way has a window (a fact of content/facts.yml, counted from the record's

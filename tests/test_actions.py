@@ -186,7 +186,7 @@ def test_a_transaction_answer_has_its_amount_and_the_payee_banks_hotline():
     assert answer.values["transaction_amount"] == "12,000.00"
     assert content.find_bank("邮储").hotline in answer.values["payee_hotline"]
     other = transaction_answer(Transaction("200000000001", "chargeback", Decimal("1"), "1", "1", "t", "x"), "200000000001")
-    assert other.response == "utter_transaction_other_state" and other.values["transaction_state"] == "chargeback"
+    assert other.response == "utter_transaction_other_state" and "chargeback" not in str(other.values)
 
 
 @pytest.mark.parametrize(

@@ -238,3 +238,19 @@ def test_trade_words_are_explained_where_first_said(text):
             first = text.index(word)
             near = text[max(0, first - 20): first + len(word) + 20]
             assert gloss in near, f"{word!r} without {gloss!r} near it: {near!r}"
+
+
+@pytest.mark.parametrize("state", ["chargeback_pending", "unknown", "held_for_review"])
+def test_a_transaction_state_without_its_own_answer_is_said_in_words(state):
+    """The back office's name for a state ("chargeback_pending") never reaches the user or the case record."""
+    from decimal import Decimal
+
+    from actions.answers import transaction_answer
+    from actions.backoffice.records import Transaction
+    from xiaoan.content import render
+
+    txn = Transaction(reference_number="202611250099", state=state, amount=Decimal("10.00"), card_tail="1234",
+                      terminal_id="10000001", time="2026-11-25 09:12", payee_bank="中国工商银行", owner="C0001")
+    answer = transaction_answer(txn, "202611250099")
+    said = render(answer.response, **answer.values)
+    assert state not in said and state not in answer.outcome and "不要重复付款" in said
