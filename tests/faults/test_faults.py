@@ -36,11 +36,17 @@ class Stack:
 
     def __init__(self, api: WeChatApiStandIn) -> None:
         endpoints = write_endpoints(WORK / "endpoints.yml", ACTION_PORT, sqlite_tracker_store(WORK / "tracker.db"))
-        self.actions_env = {"XIAOAN_BACKOFFICE_URL": STORE_URL, "XIAOAN_HANDOVER_URL": STORE_URL}
+        # One ingress key and one action key for these servers, named explicitly: restarted during a test, a server
+        # must not inherit the key file tests/conftest.py gives that one test (then the two would disagree).
+        from xiaoan.identity.seal import make_key_file
+
+        keys = {"XIAOAN_INGRESS_KEY_FILE": str(make_key_file(WORK / "ingress_key")),
+                "XIAOAN_ACTION_KEY_FILE": str(WORK / "action_key")}
+        self.actions_env = {"XIAOAN_BACKOFFICE_URL": STORE_URL, "XIAOAN_HANDOVER_URL": STORE_URL, **keys}
         self.actions = self._actions()
         self.rasa: Service = rasa_server(
             RASA_PORT, endpoints, WORK / "rasa.log",
-            env={"WECHAT_TOKEN": WECHAT_TOKEN, "WECHAT_APP_ID": APP_ID, "XIAOAN_HANDOVER_URL": STORE_URL,
+            env={**keys, "WECHAT_TOKEN": WECHAT_TOKEN, "WECHAT_APP_ID": APP_ID, "XIAOAN_HANDOVER_URL": STORE_URL,
                  "WECHAT_APP_SECRET": APP_SECRET, "WECHAT_API_BASE": api.url},
         )
 
