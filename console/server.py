@@ -32,7 +32,6 @@ again in the background until a server answers (console/delivery.py).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import os
@@ -45,10 +44,11 @@ from aiohttp import web
 from console.delivery import Delivery, RasaLink, rasa_token
 from console.transcripts import SCENARIOS, Transcripts, dashboard, nlu_yaml, stories_yaml, tracker_store_url
 from xiaoan import clock
+from xiaoan.addresses import addresses_named, client_address
 from xiaoan.handover import passwords
 from xiaoan.handover.queue import Handover
 from xiaoan.handover.sessions import SESSION_ABSOLUTE_S, Session
-from xiaoan.handover.staff import ADDRESS_LOCK_S, LOCK_S, UNKNOWN_ADDRESS
+from xiaoan.handover.staff import ADDRESS_LOCK_S, LOCK_S
 from xiaoan.handover.store import HandoverStore, get_store
 from xiaoan.names import BACKOFFICE_URL_ENV, DEFAULT_BACKOFFICE_URL
 from xiaoan.ticket_table import reader_for
@@ -96,39 +96,7 @@ def cookie_is_secure(host: Optional[str] = None) -> bool:
 
 def trusted_proxies() -> "frozenset[str]":
     """CONSOLE_TRUSTED_PROXY: the proxies whose X-Forwarded-For is believed (none unless configured)."""
-    named = (os.environ.get(TRUSTED_PROXY_ENV) or "").replace(";", ",").split(",")
-    return frozenset(filter(None, (_address(part) for part in named)))
-
-
-def _address(raw: Optional[str]) -> Optional[str]:
-    """An IP address written the one way (IPv4 mapped in IPv6 as IPv4), or None if it is none."""
-    try:
-        found = ipaddress.ip_address((raw or "").strip().strip("[]"))
-    except ValueError:
-        return None
-    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
-        found = found.ipv4_mapped
-    return str(found)
-
-
-def client_address(peer: Optional[str], forwarded_for: Optional[str], proxies: "frozenset[str]") -> str:
-    """Whom the sign-in throttle counts: the TCP peer; behind a configured proxy, the rightmost address of
-    X-Forwarded-For that is not a trusted proxy (what the client wrote to the left of it is ignored).
-    An IPv6 client counts as its /64 (one host is given a whole /64)."""
-    address = _address(peer)
-    if address is not None and address in proxies and forwarded_for:
-        for hop in reversed(forwarded_for.split(",")):
-            hop_address = _address(hop)
-            if hop_address is None:
-                break  # garbled: keep the last address that was sure
-            address = hop_address
-            if hop_address not in proxies:
-                break
-    if address is None:
-        return UNKNOWN_ADDRESS
-    if ":" in address:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return address
+    return addresses_named(TRUSTED_PROXY_ENV)
 
 
 def in_thread(function: Callable[..., Any], *args: Any) -> Awaitable[Any]:

@@ -18,6 +18,7 @@ from sqlalchemy import Table, and_, case, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from xiaoan.addresses import UNKNOWN_ADDRESS
 from xiaoan.handover import passwords
 from xiaoan.handover.tables import HandoverTables, login_addresses, login_failures, sessions, staff
 
@@ -31,7 +32,6 @@ LOCK_S = 15 * 60
 # sign-ins, whatever the names, within the window; then it is refused for ADDRESS_LOCK_S.
 ADDRESS_LOCK_AFTER = 20
 ADDRESS_LOCK_S = 15 * 60
-UNKNOWN_ADDRESS = "unknown"
 
 
 @dataclass(frozen=True)

@@ -41,17 +41,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import os
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 
+import xiaoan.addresses as addresses
 from xiaoan import clock as product_clock
+from xiaoan.addresses import addresses_named
 from xiaoan import content
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,6 @@ TRUSTED_PROXY_ENV = "XIAOAN_TRUSTED_PROXY"
 REDIS_ENV = "XIAOAN_RATE_REDIS_URL"
 KEY_PREFIX = "xiaoan:rate:"
 MINUTE, HOUR = 60, 3600
-UNKNOWN_ADDRESS = "unknown"
 
 TOO_LONG, METADATA_TOO_LARGE, TOO_FAST = "utter_too_long", "utter_metadata_too_large", "utter_too_fast"
 HANDOVER_LIMITED = "utter_handover_limited"
@@ -96,49 +95,18 @@ def max_metadata_bytes() -> int:
 # -- addresses -------------------------------------------------------------------------------------
 
 
-def _address(raw: Optional[str]) -> Optional[str]:
-    """An IP address written the one way (IPv4 mapped in IPv6 as IPv4), or None if it is none."""
-    try:
-        found = ipaddress.ip_address((raw or "").strip().strip("[]"))
-    except ValueError:
-        return None
-    if isinstance(found, ipaddress.IPv6Address) and found.ipv4_mapped is not None:
-        found = found.ipv4_mapped
-    return str(found)
-
-
-@lru_cache(maxsize=16)
-def _parsed(raw: str) -> "frozenset[str]":
-    return frozenset(filter(None, (_address(part) for part in raw.replace(";", ",").split(","))))
-
-
 def _addresses(env: str, default: str = "") -> "frozenset[str]":
-    """The addresses an environment variable names, parsed once per value (this is on every message)."""
-    return _parsed(os.environ.get(env, default) or "")
+    return addresses_named(env, default)
 
 
 def trusted_proxies() -> "frozenset[str]":
-    return _addresses(TRUSTED_PROXY_ENV)
+    return addresses_named(TRUSTED_PROXY_ENV)
 
 
 def client_address(peer: Optional[str], forwarded_for: Optional[str],
                    proxies: "Optional[frozenset[str]]" = None) -> str:
-    """The TCP peer; behind a trusted proxy, the rightmost X-Forwarded-For address that is not one."""
-    proxies = trusted_proxies() if proxies is None else proxies
-    address = _address(peer)
-    if address is not None and address in proxies and forwarded_for:
-        for hop in reversed(forwarded_for.split(",")):
-            hop_address = _address(hop)
-            if hop_address is None:
-                break  # garbled: keep the last address that was sure
-            address = hop_address
-            if hop_address not in proxies:
-                break
-    if address is None:
-        return UNKNOWN_ADDRESS
-    if ":" in address:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return address
+    """The TCP peer; behind a trusted proxy (XIAOAN_TRUSTED_PROXY), its client (xiaoan/addresses.py)."""
+    return addresses.client_address(peer, forwarded_for, trusted_proxies() if proxies is None else proxies)
 
 
 def request_address(request: Any) -> str:
