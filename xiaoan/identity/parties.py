@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional
 
-from xiaoan.identity.seal import opened
+from xiaoan.identity.seal import key, opened
 
 INGRESS_KEY = "xiaoan"  # the ingress's record in a message's metadata (xiaoan.runtime.ingress)
 IDENTITY_KEY = "identity"
@@ -38,10 +38,10 @@ class Party:
     channel: Optional[str]
 
 
-def party_of(metadata: Any, conversation_id: Optional[str]) -> Optional[Party]:
+def party_of(metadata: Any, conversation_id: Optional[str], secret: Optional[bytes] = None) -> Optional[Party]:
     """The writer of the message with this metadata, or None when its record has no good seal (then the
     message did not come through the ingress of this deployment: it proves nothing, not even a channel)."""
-    record = opened(identity_record(metadata), conversation_id)
+    record = opened(identity_record(metadata), conversation_id, secret)
     if record is None:
         return None
     subject = record.get("subject") if record.get("verified") else None
@@ -62,8 +62,9 @@ def owner_of(metadatas: Iterable[Any], conversation_id: Optional[str]) -> Option
 
     A record that says "verified" without a good seal (sealed under a key since rotated, or injected) makes
     the owner unknown rather than nobody: what the conversation holds then goes to no one, never to anyone."""
+    secret = key()  # once for the whole conversation: every message's record is opened with it
     for metadata in metadatas:
-        party = party_of(metadata, conversation_id)
+        party = party_of(metadata, conversation_id, secret)
         if party is None:
             record = identity_record(metadata)
             if isinstance(record, Mapping) and record.get("verified"):

@@ -101,11 +101,12 @@ def sealed(record: Dict[str, Any], conversation_id: Optional[str]) -> Dict[str, 
     return {**record, SEAL: _mac(record, conversation_id, secret)}
 
 
-def opened(record: Any, conversation_id: Optional[str]) -> Optional[Dict[str, Any]]:
-    """The record if the ingress sealed it for this conversation, else None."""
+def opened(record: Any, conversation_id: Optional[str], secret: Optional[bytes] = None) -> Optional[Dict[str, Any]]:
+    """The record if the ingress sealed it for this conversation, else None. `secret`: the key, when the
+    caller opens many records at once (read once, not once per record)."""
     if not isinstance(record, dict) or not isinstance(record.get(SEAL), str):
         return None
-    secret = key()
+    secret = secret or key()
     if secret is None:
         return None
     if not hmac.compare_digest(record[SEAL], _mac(record, conversation_id, secret)):

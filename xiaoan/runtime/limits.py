@@ -95,10 +95,6 @@ def max_metadata_bytes() -> int:
 # -- addresses -------------------------------------------------------------------------------------
 
 
-def _addresses(env: str, default: str = "") -> "frozenset[str]":
-    return addresses_named(env, default)
-
-
 def trusted_proxies() -> "frozenset[str]":
     return addresses_named(TRUSTED_PROXY_ENV)
 
@@ -144,7 +140,7 @@ def client_key(address: Optional[str]) -> Optional[str]:
 
 
 def exempt(address: Optional[str]) -> bool:
-    return address is None or address in _addresses(EXEMPT_ENV, DEFAULT_EXEMPT)
+    return address is None or address in addresses_named(EXEMPT_ENV, DEFAULT_EXEMPT)
 
 
 # -- counters --------------------------------------------------------------------------------------
