@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from functools import lru_cache
 from typing import Callable
 
 
@@ -31,3 +32,15 @@ def ensure_secret_file(path: Path, make: Callable[[], str]) -> Path:
     finally:
         os.unlink(temporary)
     return path
+
+
+@lru_cache(maxsize=8)
+def _read(path: str, _mtime_ns: int, _size: int) -> str:
+    return Path(path).read_text(encoding="utf-8").strip()
+
+
+def read_secret_file(path: Path) -> str:
+    """The secret in `path` (stripped); one stat per call, the file read again only when it changes (its time
+    or its size: a rotated key takes effect even within the file time's granularity). OSError if unreadable."""
+    status = os.stat(path)
+    return _read(str(path), status.st_mtime_ns, status.st_size)

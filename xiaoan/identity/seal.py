@@ -27,11 +27,10 @@ import json
 import logging
 import os
 import secrets
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 
-from xiaoan.secret_files import ensure_secret_file
+from xiaoan.secret_files import ensure_secret_file, read_secret_file
 
 logger = logging.getLogger(__name__)
 
@@ -65,19 +64,13 @@ def key_env(folder: Path) -> Dict[str, str]:
     return {KEY_FILE_ENV: str(make_key_file(folder / KEY_FILE_NAME))}
 
 
-@lru_cache(maxsize=4)
-def _key_from_file(path: str, _mtime_ns: int, _size: int) -> bytes:
-    return Path(path).read_text(encoding="utf-8").strip().encode()
-
-
 def key() -> Optional[bytes]:
     """The server key; None when it cannot be read (then nothing is sealed and nobody is verified)."""
     path = key_file()
     try:
         if not os.environ.get(KEY_FILE_ENV):
             make_key_file(path)
-        status = os.stat(path)  # a stat per message; the file read when it changes
-        found = _key_from_file(str(path), status.st_mtime_ns, status.st_size)
+        found = read_secret_file(path).encode()  # a stat per message; the file read when it changes
     except OSError:
         logger.error("ingress key %s cannot be read: every identity counts as nobody", path)
         return None

@@ -21,14 +21,13 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
 import jwt
 
 from xiaoan import clock
-from xiaoan.secret_files import ensure_secret_file
+from xiaoan.secret_files import ensure_secret_file, read_secret_file
 
 logger = logging.getLogger(__name__)
 
@@ -49,18 +48,13 @@ class Verdict:
     problem: Optional[str] = None  # set when it is not
 
 
-@lru_cache(maxsize=4)
-def _secret_from_file(path: str, _mtime_ns: int) -> str:
-    return Path(path).read_text(encoding="utf-8").strip()
-
-
 def secret() -> Optional[str]:
     """The signing secret, or None when this deployment has none (then no token can be good)."""
     given = os.environ.get("XIAOAN_IDENTITY_SECRET")
     path = os.environ.get("XIAOAN_IDENTITY_SECRET_FILE")
     if not given and path:
         try:  # a stat per message, the file read only when it changes (a rotated secret takes effect)
-            given = _secret_from_file(path, os.stat(path).st_mtime_ns)
+            given = read_secret_file(Path(path))
         except OSError:
             logger.error("identity secret file %s cannot be read: every token is refused", path)
             return None

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
-from xiaoan.secret_files import ensure_secret_file
+from xiaoan.secret_files import ensure_secret_file, read_secret_file
 
 HEADER = "X-Xiaoan-Action-Key"
 KEY_ENV = "XIAOAN_ACTION_KEY"
@@ -33,14 +33,6 @@ def key_path() -> Path:
     return Path(os.environ.get(FILE_ENV) or ROOT / "var" / "action_key")
 
 
-def _read(path: Path) -> Optional[str]:
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    return text or None
-
-
 @lru_cache(maxsize=1)
 def shared_key() -> str:
     """This deployment's key (made on first use)."""
@@ -48,7 +40,7 @@ def shared_key() -> str:
     if given:
         return given
     path = key_path()
-    found = _read(ensure_secret_file(path, lambda: secrets.token_urlsafe(32)))
+    found = read_secret_file(ensure_secret_file(path, lambda: secrets.token_urlsafe(32)))
     if not found:
         raise RuntimeError(f"the action server key at {path} is empty")
     return found
