@@ -142,3 +142,23 @@ def forged_action_call(action: str = "action_check_transaction", subject: str = 
                             "verified": True, "subject": subject, "via": "token"}}}},
                         "events": [], "paused": False, "followup_action": None, "active_loop": {},
                         "latest_action_name": "action_listen"}}
+
+
+def json_log_of(emit: Any, logger_name: str = "xiaoan.test") -> str:
+    """What `emit(logger)` writes through the project's JSON log handler (xiaoan/runtime/logs.py)."""
+    import io
+    import logging
+
+    from xiaoan.runtime import logs
+
+    stream = io.StringIO()
+    handler = logs.json_handler(stream)
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    try:
+        emit(logger)
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue()

@@ -8,23 +8,14 @@ import logging
 import rasa.utils.io
 import rasa_sdk.utils
 
+from tests.helpers import json_log_of
 from xiaoan.runtime import logs
 
 CARD, PIN = "6222021234567890123", "318274"
 
 
 def formatted(record_logger: str, emit) -> dict:
-    stream = io.StringIO()
-    handler = logs.json_handler(stream)
-    logger = logging.getLogger(record_logger)
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    try:
-        emit(logger)
-    finally:
-        logger.removeHandler(handler)
-    [line] = stream.getvalue().splitlines()
+    [line] = json_log_of(emit, record_logger).splitlines()
     return json.loads(line)
 
 

@@ -11,9 +11,7 @@ through untouched: a masked terminal id or reference number breaks lookups.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
-import logging
 import re
 import sqlite3
 import unicodedata
@@ -25,7 +23,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from console.transcripts import Conversation, Transcripts, nlu_yaml, stories_yaml
-from xiaoan.runtime import logs
+from tests.helpers import json_log_of
 from xiaoan.runtime.ingress import admit, admitted_facts
 from xiaoan.runtime.tracker_store import MaskingSQLTrackerStore
 import xiaoan.text.masking as masking
@@ -224,17 +222,7 @@ def test_tracker_store_writes_no_secret(store_path, case_id, text, secret, kind)
 
 
 def _log_line(emit) -> str:
-    stream = io.StringIO()
-    handler = logs.json_handler(stream)
-    logger = logging.getLogger("xiaoan.test.attacks")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    logger.propagate = False
-    try:
-        emit(logger)
-    finally:
-        logger.removeHandler(handler)
-    return stream.getvalue()
+    return json_log_of(emit, "xiaoan.test.attacks")
 
 
 @pytest.mark.parametrize("case_id, text, secret, kind", SECRETS, ids=[row[0] for row in SECRETS])
