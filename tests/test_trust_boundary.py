@@ -33,6 +33,7 @@ from channels.rest import RestInput
 from channels.socketio import SocketIOInput
 from tests.clients import WebchatClient
 from tests.helpers import heard, text_of
+from tests.test_identity import SECRET, identity_secret  # noqa: F401 - its autouse fixture applies here too
 from tests.stand_ins.channel_server import ChannelServer
 from xiaoan import content, identity
 from xiaoan.handover.store import get_store as handover_store
@@ -40,22 +41,10 @@ from xiaoan.identity import tokens
 from xiaoan.runtime.ingress import admit, admitted_facts
 from xiaoan.runtime.processor import XiaoanProcessor
 
-SECRET = "unit-test-identity-secret-0123456789"
 ASK_CARD = "卡被冻结了转不了，卡号尾号1234"  # card 1234: C0001's, 中国工商银行
 CARD_DETAILS = ("中国工商银行", "50,000")
 SOCKET_SETTINGS = {"user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered",
                    "session_persistence": True, "metadata_key": "customData"}
-
-
-@pytest.fixture(autouse=True)
-def identity_secret(monkeypatch, backoffice_db):
-    monkeypatch.setenv("XIAOAN_IDENTITY_SECRET", SECRET)
-    monkeypatch.delenv("XIAOAN_IDENTITY_SECRET_FILE", raising=False)
-    monkeypatch.delenv("XIAOAN_LOCAL_IDENTITY", raising=False)
-    monkeypatch.delenv("XIAOAN_HANDOVER_URL", raising=False)
-    identity._store_for.cache_clear()
-    yield
-    identity._store_for.cache_clear()
 
 
 def _run(coro: Any) -> Any:
