@@ -171,7 +171,7 @@ def test_the_model_fingerprint_follows_its_folders():
 
 
 def test_a_fraud_guess_under_the_fraud_bar_is_unsure_even_above_the_fallback_threshold():
-    """0.30 < confidence < FRAUD_SURE: not a fallback any more, but still not sure enough for a scam alert."""
+    """FALLBACK_THRESHOLD < confidence < FRAUD_SURE: not a fallback any more, but still not sure enough for a scam alert."""
     from xiaoan.components.fraud_intent import FALLBACK_THRESHOLD, FRAUD_SURE, FraudPatternIntent
 
     confidence = (FALLBACK_THRESHOLD + FRAUD_SURE) / 2

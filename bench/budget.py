@@ -1,0 +1,123 @@
+"""The performance budget `make test` checks: CPU per message, relative to this machine's speed.
+
+Why relative: CPU milliseconds per message differ from one machine to the next,
+and on a shared one from one minute to the next. So the same run also times a
+fixed calibration workload (pure Python and numpy: JSON, regular expressions,
+dictionaries, a small matrix product, the kinds of work a message costs) and the
+budget is the ratio of the two, which moves much less. The check fails when the
+ratio is more than --tolerance (15 %) above the committed figure in
+bench/budget.json; `--record` writes a new figure (after a change that is meant
+to cost more or less, with the A/B's numbers in the commit).
+
+The load: this checkout's servers (`bench/cpu_load.py`: both started as `make run`
+starts them, niced, on ports 5205/5255), a warm-up, then --loads loads of
+--conversations × --turns messages back-to-back with verified identities; the
+figure is the median load's CPU per message. About 30-40 s.
+
+    .venv/bin/python bench/budget.py            # the check (make test-budget)
+    .venv/bin/python bench/budget.py --record   # write bench/budget.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import OUT, ROOT, machine  # noqa: E402
+from cpu_load import TreeServers, measured_load  # noqa: E402
+
+BUDGET = ROOT / "bench" / "budget.json"
+_WORDS = re.compile(r"[\u4e00-\u9fff]+|\d+")
+
+
+def _calibration_once() -> float:
+    """CPU seconds of one fixed workload: the same work on every machine, timed in this process."""
+    import numpy as np
+
+    started = time.process_time()
+    events = [{"event": "user", "text": f"刷卡失败了终端号{10000000 + i}提示{i % 99:02d}", "parse_data": {
+        "intent": {"name": "terminal_fault", "confidence": 0.9}, "entities": [{"entity": "terminal_id", "start": 7}]},
+        "metadata": {"message_id": f"m{i}"}} for i in range(400)]
+    for _ in range(6):
+        decoded = json.loads(json.dumps(events, ensure_ascii=False))
+        counts: Dict[str, int] = {}
+        for event in decoded:
+            for word in _WORDS.findall(event["text"]):
+                counts[word] = counts.get(word, 0) + 1
+    rng = np.random.default_rng(2611)
+    a, b = rng.random((160, 160)), rng.random((160, 160))
+    for _ in range(20):
+        a = np.tanh(a @ b)
+    return time.process_time() - started
+
+
+def calibration_ms(repeats: int = 7) -> float:
+    """The calibration workload's median CPU milliseconds (after one warm-up)."""
+    _calibration_once()
+    return 1000 * statistics.median(_calibration_once() for _ in range(repeats))
+
+
+def newest_model() -> Path:
+    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise SystemExit("no model in models/: run `make train` first")
+    return models[-1]
+
+
+def measure(loads: int, conversations: int, turns: int) -> Dict[str, Any]:
+    servers = TreeServers(tree=ROOT, model=newest_model(), folder=OUT / "budget")
+    try:
+        before = calibration_ms()
+        startup = servers.start()
+        measured_load(servers, 4, 3, offset=900)  # warm-up
+        runs = [measured_load(servers, conversations, turns, offset=100 * i) for i in range(loads)]
+        after = calibration_ms()
+    finally:
+        servers.stop()
+    errors = sum(r["errors"] for r in runs)
+    cpu = statistics.median(r["cpu_ms_per_msg"] for r in runs)
+    calibration = statistics.median([before, after])
+    return {"cpu_ms_per_msg": round(cpu, 2), "cpu_ms_per_msg_runs": [r["cpu_ms_per_msg"] for r in runs],
+            "calibration_ms": round(calibration, 2), "calibration_ms_before_after": [round(before, 2), round(after, 2)],
+            "score": round(cpu / calibration, 4), "errors": errors, "startup_s": round(startup, 1),
+            "model": servers.model.name, "load": {"loads": loads, "conversations": conversations, "turns": turns}}
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--record", action="store_true", help="write the measured figure to bench/budget.json")
+    parser.add_argument("--tolerance", type=float, default=0.15)
+    parser.add_argument("--loads", type=int, default=3)
+    parser.add_argument("--conversations", type=int, default=10)
+    parser.add_argument("--turns", type=int, default=6)
+    args = parser.parse_args(argv)
+
+    figure = measure(args.loads, args.conversations, args.turns)
+    print(f"CPU per message {figure['cpu_ms_per_msg']} ms (loads {figure['cpu_ms_per_msg_runs']}), calibration "
+          f"{figure['calibration_ms']} ms {figure['calibration_ms_before_after']}: score {figure['score']}")
+    if figure["errors"]:
+        print(f"FAIL: {figure['errors']} messages went unanswered; see {OUT / 'budget'}")
+        return 1
+    if args.record:
+        BUDGET.write_text(json.dumps({**figure, "tolerance": args.tolerance, "machine": machine(),
+                                      "recorded": time.strftime("%Y-%m-%d %H:%M:%S %Z")},
+                                     ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        print(f"recorded in {BUDGET.relative_to(ROOT)}")
+        return 0
+    committed = json.loads(BUDGET.read_text(encoding="utf-8"))
+    limit = committed["score"] * (1 + args.tolerance)
+    verdict = "ok" if figure["score"] <= limit else "FAIL"
+    print(f"{verdict}: score {figure['score']} against the committed {committed['score']} "
+          f"(limit {limit:.4f}, +{args.tolerance:.0%})")
+    return 0 if verdict == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
