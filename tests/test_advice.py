@@ -249,8 +249,8 @@ def test_a_hand_over_with_a_ticket_names_it_and_not_for_the_bank(all_day, dispat
 def test_a_staffed_hand_over_without_a_ticket_claims_none(all_day, tickets_down, dispatcher):
     sign_in_someone()
     run(ActionHandOver(), dispatcher, hand_over_tracker())
-    assert responses_of(dispatcher) == ["utter_handover_queued", STAFF_NOTE]
-    assert "工单" not in content.render("utter_handover_queued", ahead=0)
+    assert responses_of(dispatcher) == ["utter_handover_queued_next", STAFF_NOTE]  # nobody ahead: "您是下一位"
+    assert "工单" not in content.render("utter_handover_queued_next") and "0位" not in content.render("utter_handover_queued_next")
 
 
 def test_a_hand_over_whose_queue_is_down_says_only_busy(all_day, monkeypatch, dispatcher):
