@@ -59,6 +59,10 @@ QUESTION_INTENTS = (
     "ask_apply_pos",
 )
 QUESTION_MIN_CONFIDENCE = 0.1
+# A line of advice another line already says: an SMS read out is a code given away (code_request's line).
+ADVICE_COVERED_BY = {"sms_forward": "code_request"}
+# What to do now: its own paragraph (a bubble of its own on the chat page) after the lines of advice.
+WARNING_TAIL = "utter_fraud_warning_tail"
 
 
 def fraud_warning_parts(signals: List[str]) -> List[str]:
@@ -70,9 +74,10 @@ def fraud_warning_parts(signals: List[str]) -> List[str]:
     # One line per scam pattern, then one for who was impersonated (the party the first line names; the
     # general "an impersonator" line only when nobody is named).
     kinds = [kind for kind in dict.fromkeys(signals) if kind in URGENT_KINDS and not (who and kind == "impersonator")]
+    kinds = [kind for kind in kinds if not (kind in ADVICE_COVERED_BY and ADVICE_COVERED_BY[kind] in kinds)]
     kinds += [who] if who else []
     advice = [f"utter_fraud_advice_{kind}" for kind in kinds if f"utter_fraud_advice_{kind}" in responses]
-    return [head, *(advice or ["utter_fraud_advice_general"]), "utter_fraud_warning_tail"]
+    return [head, *(advice or ["utter_fraud_advice_general"]), WARNING_TAIL]
 
 
 def question_beside_report(tracker: Tracker) -> Optional[str]:
@@ -107,7 +112,7 @@ class ActionFraudWarning(Action):
         reported = latest_intent(tracker) == FRAUD_INTENT
         if not (reported or is_urgent(signals)):
             return []
-        say(dispatcher, tracker, *fraud_warning_parts(signals), sep="\n")
+        say(dispatcher, tracker, *fraud_warning_parts(signals), sep="\n", paragraph_before=(WARNING_TAIL,))
         question = question_beside_report(tracker)
         if question:
             dispatcher.utter_message(response=question)

@@ -119,7 +119,8 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: 
         if reminder:
             dispatcher.utter_message(response=reminder)
         return [*events, *noted, *reminded]
-    dispatcher.utter_message(response="utter_handover_queued", ahead=ahead)
+    # "您前面还有0位" reads oddly: nobody ahead is "您是下一位"
+    dispatcher.utter_message(response="utter_handover_queued" if ahead else "utter_handover_queued_next", ahead=ahead)
     if note:
         dispatcher.utter_message(response=note)
     return [*events, *noted, ConversationPaused()]

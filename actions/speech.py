@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Dict, Optional
+from typing import Any, Collection, Dict, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -37,16 +37,26 @@ def render(name: str, **values: Any) -> str:
     return content.render(name, **values)
 
 
+# A blank line: the chat page starts a new bubble there (Rasa's socket.io output), WeChat shows an empty line.
+PARAGRAPH = "\n\n"
+
+
 def say(
-    dispatcher: CollectingDispatcher, tracker: Optional[Tracker], *parts: str, sep: str = "", **values: Any
+    dispatcher: CollectingDispatcher, tracker: Optional[Tracker], *parts: str, sep: str = "",
+    paragraph_before: Collection[str] = (), **values: Any
 ) -> str:
     """Utters one message made of these responses, in order, joined by `sep`; returns its text.
 
     Each part is the variant for the channel the user wrote on (a ``channel:`` variant), as Rasa chooses.
+    A part named in `paragraph_before` starts a new paragraph (a new bubble on the chat page) instead.
     """
     slots = tracker.current_slot_values() if tracker is not None else {}
     channel = tracker.get_latest_input_channel() if tracker is not None else None
-    text = sep.join(content.render(part, slots, output_channel=channel, **values) for part in parts)
+    text = ""
+    for index, part in enumerate(parts):
+        if index:
+            text += PARAGRAPH if part in paragraph_before else sep
+        text += content.render(part, slots, output_channel=channel, **values)
     dispatcher.utter_message(text=text, **{COMPOSED_OF: list(parts)})
     return text
 

@@ -53,7 +53,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Union
 import rasa.core.channels.channel
 import rasa.shared.utils.io
 from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
+from rasa.core.channels.socketio import SocketBlueprint
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -62,6 +62,7 @@ import engineio
 from socketio import AsyncServer
 
 from channels.staff import deliver_pending_to_session, session_holders
+from channels.webchat_format import WebChatOutput
 import xiaoan.runtime.limits as limits
 
 logger = logging.getLogger(__name__)
@@ -313,7 +314,7 @@ class SocketIOInput(RasaSocketIOInput):
             sender_id = self._sender_id(sid, data)
             if sender_id is None:
                 return
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            output = WebChatOutput(sio, self.bot_message_evt)
             message = UserMessage(
                 data.get("message", ""),
                 output,

@@ -163,10 +163,11 @@ LONG_AFTER = "2026-12-06 10:00"  # eleven days later: every window over
         ("202611250001", "utter_transaction_credited", FIXTURES_DAY),
         ("202611250002", "utter_transaction_reversed", FIXTURES_DAY),
         ("202611250003", "utter_transaction_processing", FIXTURES_DAY),
-        ("202611250003", "utter_transaction_processing_overdue", LONG_AFTER),
+        ("202611250003", "utter_transaction_processing", LONG_AFTER),  # always 40 minutes old (CONTRACT §4)
+        ("202611140008", "utter_transaction_processing_overdue", LONG_AFTER),
         ("202611250004", "utter_transaction_returned_name_mismatch", FIXTURES_DAY),
         ("202611250005", "utter_transaction_pending_bank_maintenance", FIXTURES_DAY),
-        ("202611250005", "utter_transaction_pending_bank_maintenance_overdue", LONG_AFTER),
+        ("202611140009", "utter_transaction_pending_bank_maintenance_overdue", LONG_AFTER),
         ("202611250006", "utter_transaction_declined_no_debit", FIXTURES_DAY),
         ("202611250007", "utter_transaction_duplicate_debit_same_day", FIXTURES_DAY),
         ("202611250007", "utter_transaction_duplicate_debit", LONG_AFTER),

@@ -67,11 +67,23 @@ def test_a_span_the_clock_cannot_count_is_refused(text):
         clock.span(text)
 
 
-# 202611250003: processing since 2026-11-25 13:40; 202611250005: pending since 2026-11-25 01:15 (China time).
+# The stale demo records: 202611140008 processing since 2026-11-14 15:20; 202611140009 pending at a bank in
+# maintenance since 2026-11-14 02:30 (China time).
 EDGES = [
-    ("202611250003", "processing", "2026-11-26 13:39", "2026-11-26 13:40", "2026-11-26 13:41"),
-    ("202611250005", "pending_bank_maintenance", "2026-11-26 01:14", "2026-11-26 01:15", "2026-11-26 01:16"),
+    ("202611140008", "processing", "2026-11-15 15:19", "2026-11-15 15:20", "2026-11-15 15:21"),
+    ("202611140009", "pending_bank_maintenance", "2026-11-15 02:29", "2026-11-15 02:30", "2026-11-15 02:31"),
 ]
+
+
+@pytest.mark.parametrize("ref, state", [("202611250003", "processing"),
+                                        ("202611250005", "pending_bank_maintenance")])
+@pytest.mark.parametrize("now", ["2026-11-25 14:00", "2026-12-06 10:00", "2027-03-01 00:05"])
+def test_the_contracts_records_on_their_way_are_inside_the_window_on_any_day(ref, state, now):
+    """CONTRACT §4: 202611250003 is "still processing, inside the normal window" whatever today is."""
+    answer = answer_at(now, ref)
+    assert answer.response == f"utter_transaction_{state}"
+    with clock.fixed(now):
+        assert clock.within(get_backoffice().find_transaction(ref).time, timedelta(hours=4))
 
 
 @pytest.mark.parametrize("ref, state, before, edge, after", EDGES)
@@ -103,7 +115,7 @@ def test_past_the_window_the_escalation_never_wait(ref, state, before, edge, aft
 
 def test_the_case_record_says_the_window_is_over(dispatcher):
     with clock.fixed("2026-12-06 10:00"):
-        events = run(ActionCheckTransaction(), dispatcher, make_tracker({"reference_number": "202611250003"}))
+        events = run(ActionCheckTransaction(), dispatcher, make_tracker({"reference_number": "202611140008"}))
     assert content.render("utter_step_outcome_processing_overdue") in slot_events(events)["steps_done"][-1]
 
 
@@ -127,8 +139,8 @@ def test_a_stored_time_with_an_offset_is_read_in_china_time():
 
 
 @pytest.mark.parametrize("ref, now", [("202611250001", "2026-11-25 14:00"), ("202611250003", "2026-11-25 14:00"),
-                                      ("202611250005", "2026-11-25 14:00"), ("202611250003", "2026-12-06 10:00"),
-                                      ("202611250005", "2026-12-06 10:00")])
+                                      ("202611250005", "2026-11-25 14:00"), ("202611140008", "2026-12-06 10:00"),
+                                      ("202611140009", "2026-12-06 10:00")])
 def test_credited_or_on_its_way_says_do_not_send_it_again_and_why(ref, now):
     _, text = said_at(now, ref)
     assert "不要再转一次" in text or "不要重复" in text
@@ -237,8 +249,8 @@ def test_a_hand_over_with_a_ticket_names_it_and_not_for_the_bank(all_day, dispat
 def test_a_staffed_hand_over_without_a_ticket_claims_none(all_day, tickets_down, dispatcher):
     sign_in_someone()
     run(ActionHandOver(), dispatcher, hand_over_tracker())
-    assert responses_of(dispatcher) == ["utter_handover_queued", STAFF_NOTE]
-    assert "工单" not in content.render("utter_handover_queued", ahead=0)
+    assert responses_of(dispatcher) == ["utter_handover_queued_next", STAFF_NOTE]  # nobody ahead: "您是下一位"
+    assert "工单" not in content.render("utter_handover_queued_next") and "0位" not in content.render("utter_handover_queued_next")
 
 
 def test_a_hand_over_whose_queue_is_down_says_only_busy(all_day, monkeypatch, dispatcher):

@@ -43,6 +43,10 @@ FACTS = content.facts()
         ("他叫我刷流水才能退款", "utter_fraud_warning_head", ["turnover"]),
         ("有人冒充银联打电话给我", "utter_fraud_warning_head_impersonation_service", ["impersonation_service"]),
         ("有个人打电话说是我的朋友", "utter_fraud_warning_head", []),
+        ("公司群里的王总让我马上给一个新账户打款", "utter_fraud_warning_head", ["boss_request"]),
+        ("对方说转错钱给我了，叫我还到他另外一个账户", "utter_fraud_warning_head", ["overpay_refund"]),
+        # an SMS read out is a code given away: that line says it, the SMS line is not repeated
+        ("他让我把短信验证码读给他", "utter_fraud_warning_head", ["code_request"]),
     ],
 )
 def test_the_warning_names_the_scam_that_was_described(text, head, advice, dispatcher):

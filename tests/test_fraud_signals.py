@@ -168,3 +168,27 @@ def test_most_fraud_examples_carry_a_signal():
     reports = [text for intent, text in nlu_examples() if intent == "fraud_report"]
     caught = sum(is_urgent(fraud_signals(text)) for text in reports)
     assert caught / len(reports) >= 0.85, caught / len(reports)
+
+
+# Issue 20: the scam families the warning did not know, each with a harmless message that looks like it.
+NEW_FAMILIES = [
+    ("网上兼职刷单，返了两次佣金后说要先垫付五千才能继续", "task_rebate", "刷单违法吗"),
+    ("有人说我上学时的校园贷没注销，要我把钱转过去清零，否则影响征信", "credit_record", "转账失败会影响征信吗"),
+    ("老板的微信新号让我赶紧给供应商转八万", "boss_request", "老板让我看看今天的营业款到账没有"),
+    ("对方说多转了三千给我，叫我退到他另一个账户", "overpay_refund", "我多付了商家三百，怎么让他退给我"),
+    ("那人让我在借呗上借两万转给他，说验证完就退", "loan_transfer", "借呗的钱怎么提到银行卡"),
+    ("有人说交八百块手续费就能帮我信用卡提额", "limit_raise_fee", "信用卡提额有什么条件"),
+    ("客服让我把刚收到的银行短信截图发给他", "sms_forward", "银行的扣款短信可以当凭证吗"),
+]
+
+
+@pytest.mark.parametrize("scam, kind, look_alike", NEW_FAMILIES)
+def test_each_new_scam_family_is_urgent_and_its_look_alike_is_not(scam, kind, look_alike):
+    assert kind in fraud_signals(scam) and is_urgent(fraud_signals(scam))
+    assert not is_urgent(fraud_signals(look_alike))
+
+
+@pytest.mark.parametrize("text", ["老板在微信上问我昨天那笔刷卡的钱进账没有", "领导让我查一下客户的货款到了没",
+                                  "老板微信转给我的工资没到账"])
+def test_a_boss_asking_about_the_takings_is_no_scam(text):
+    assert not is_urgent(fraud_signals(text))

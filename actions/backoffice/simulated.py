@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from actions.backoffice.records import Card, CaseDetails, Terminal, Ticket, Transaction
+from actions.backoffice.records import Card, CaseDetails, Terminal, Ticket, Transaction, record_time
 from xiaoan import clock, ticket_table
 from xiaoan.sql_store import LazySQLStore
 
@@ -124,6 +124,11 @@ class SimulatedBackOffice(LazySQLStore):
                     if row.get("owner"):
                         conn.execute(table.update().where(table.c[key] == str(row[key]), table.c.owner.is_(None))
                                      .values(owner=row["owner"]))
+            for row in data["transactions"]:  # a demo time the fixtures changed (a fixed time became an age)
+                conn.execute(transactions.update()
+                             .where(transactions.c.reference_number == str(row["reference_number"]),
+                                    transactions.c.time != str(row["time"]))
+                             .values(time=str(row["time"])))
 
     def _one(self, table: Table, key: str, value: str) -> Optional[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -147,7 +152,7 @@ class SimulatedBackOffice(LazySQLStore):
         row = self._one(transactions, "reference_number", reference_number)
         if row is None:
             return None
-        return Transaction(**{**row, "amount": Decimal(row["amount"])})
+        return Transaction(**{**row, "amount": Decimal(row["amount"]), "time": record_time(row["time"])})
 
     def create_ticket(self, details: CaseDetails, request_key: str) -> Ticket:
         """Writes the ticket once per `request_key`; the same key again returns the first ticket.

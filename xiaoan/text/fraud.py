@@ -69,7 +69,8 @@ FRAUD_PATTERNS: Dict[str, re.Pattern[str]] = {kind: _any(alts) for kind, alts in
 
 URGENT_KINDS = frozenset(
     {"code_request", "card_details", "safe_account", "upfront_fee", "turnover", "link_or_app", "screen_share",
-     "authority_threat", "guided_operation", "impersonator"}
+     "authority_threat", "guided_operation", "impersonator", "task_rebate", "credit_record", "boss_request",
+     "overpay_refund", "loan_transfer", "limit_raise_fee", "sms_forward"}
 )
 IMPERSONATION_KINDS = ("impersonation_authority", "impersonation_courier", "impersonation_service")
 
