@@ -162,6 +162,40 @@ def print_table(figures: Dict[str, Any]) -> None:
               f"{entry['ratio'] if entry['ratio'] is not None else '-':>9}  {entry['round_ratios']}")
 
 
+NOTES = ROOT / "bench" / "lean_path.md"
+
+
+def latest() -> Optional[Dict[str, Any]]:
+    """This machine's last A/B (results/bench/ab.json), else the one recorded in git."""
+    for path in (RESULT, RECORD):
+        if path.exists():
+            return json.loads(path.read_text(encoding="utf-8"))
+    return None
+
+
+def section(data: Optional[Dict[str, Any]]) -> List[str]:
+    """'Lean path (issue 21)': the hand-written reading (bench/lean_path.md), then the A/B's table."""
+    L: List[str] = []
+    if NOTES.exists():
+        L += ["", NOTES.read_text(encoding="utf-8").strip()]
+    if not data or not data.get("figures"):
+        return L
+    m, load = data.get("machine") or {}, data.get("load") or {}
+    L += ["", f"### The A/B as `make bench-ab` last ran it ({m.get('when', 'n/a')})", "",
+          f"`{data.get('command')}`: base {data['base']['rev']} ({data['base']['commit'][:7]}, model "
+          f"{data['base']['model']}) against the work tree ({data['head']['commit'][:7]}"
+          f"{', with uncommitted changes' if data['head'].get('dirty') else ''}, model {data['head']['model']}); "
+          f"{load.get('conversations')} conversations × {load.get('turns')} turns back-to-back and "
+          f"{load.get('paced')} paced (1-4 s) × {load.get('paced_turns')}, verified identities; sides alternated, "
+          f"1-min load average per turn: " + ", ".join(
+              f"{name} {[r.get('load_avg_1m') for r in data['runs'][name]]}" for name in ("base", "head")) + ".", "",
+          "| figure | base | head | head / base | per round |", "|---|---|---|---|---|"]
+    for entry in data["figures"].values():
+        L.append(f"| {entry['label']} | {entry['base_median']} | {entry['head_median']} | **{entry['ratio']}** | "
+                 f"{', '.join(str(r) for r in entry['round_ratios'])} |")
+    return L
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", help="the reference commit (default: last tag, else origin/main, else main)")

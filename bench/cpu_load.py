@@ -97,6 +97,8 @@ class TreeServers:
     def env(self) -> Dict[str, str]:
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)
+        for name in ("WECHAT_TOKEN", "WECHAT_APP_ID", "WECHAT_ENCODING_AES_KEY", "WECHAT_APP_SECRET", "WECHAT_API_BASE"):
+            env.setdefault(name, "")  # credentials.yml names them
         env.update(
             PYTHONHASHSEED="0", TF_CPP_MIN_LOG_LEVEL="2", SQLALCHEMY_SILENCE_UBER_WARNING="1",
             RASA_TELEMETRY_ENABLED="false", SANIC_KEEP_ALIVE_TIMEOUT="75", SANIC_HOST="127.0.0.1",
@@ -177,6 +179,14 @@ class TreeServers:
                 proc.wait()
 
 
+def identity_token(subject: str, secret: str, lifetime_s: int = 3600) -> str:
+    """A signed-in user's token as CONTRACT §8 describes it (HS256, `sub` and `exp`), made here so that the
+    load needs nothing from either side's code."""
+    import jwt
+
+    return jwt.encode({"sub": subject, "exp": int(time.time()) + lifetime_s}, secret, algorithm="HS256")
+
+
 def think_times(index: int, turns: int) -> List[float]:
     """A person's pause before each turn, 1-4 s, seeded per conversation (the same pauses on every side)."""
     import random
@@ -205,8 +215,6 @@ async def _talk(session: aiohttp.ClientSession, base: str, sender: str, token: s
 
 
 async def _load(servers: TreeServers, conversations: int, turns: int, paced: bool, offset: int) -> Dict[str, Any]:
-    from xiaoan.identity.tokens import sign
-
     run = uuid.uuid4().hex[:6]
     latencies: List[float] = []
     errors: List[str] = []
@@ -215,7 +223,7 @@ async def _load(servers: TreeServers, conversations: int, turns: int, paced: boo
         tasks = []
         for i in range(conversations):
             index = offset + i
-            token = sign(SUBJECTS[index % 2], key=servers.identity_secret, lifetime_s=3600)
+            token = identity_token(SUBJECTS[index % 2], servers.identity_secret)
             tasks.append(_talk(session, servers.base, f"cpu-{run}-{index:03d}", token, script_for(index, turns),
                                latencies, errors, think_times(index, turns) if paced else None))
         started = time.perf_counter()

@@ -29,6 +29,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
+from tests.helpers import skip_unless_model_uses
+
 ROOT = Path(__file__).resolve().parents[1]
 STORIES = ROOT / "tests" / "test_stories.yml"
 sys.modules.setdefault("jax", None)  # as xiaoan.runtime does
@@ -91,6 +93,7 @@ def by_state(outputs: List[Tuple[str, List[float]]]) -> Dict[str, List[float]]:
 
 
 def test_cache_on_and_off_predict_the_same_and_the_cache_is_used(trained_model, monkeypatch):
+    skip_unless_model_uses(trained_model, "TEDPolicy")
     off = run_stories(trained_model, monkeypatch, "0")
     on = run_stories(trained_model, monkeypatch, None, passes=2)
 

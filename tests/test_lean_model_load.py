@@ -14,6 +14,9 @@ from pathlib import Path
 
 import yaml
 
+from tests.helpers import skip_unless_model_uses
+
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.modules.setdefault("jax", None)  # as xiaoan.runtime does
 
@@ -67,6 +70,7 @@ def predictions(model: Path, lean: bool) -> dict:
 
 
 def test_lean_load_predicts_exactly_as_rasas_load(trained_model):
+    skip_unless_model_uses(trained_model, "DIETClassifier")
     rasa_load = predictions(trained_model, lean=False)
     lean = predictions(trained_model, lean=True)
     assert len(rasa_load["parses"]) > 300
