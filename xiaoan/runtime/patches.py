@@ -217,6 +217,20 @@ def _expect_processor_attributes_read() -> None:
     expect_sets("rasa.utils.endpoints:EndpointConfig.__init__", ["headers"])  # the action key rides on it
 
 
+def _expect_endpoint_session() -> None:
+    """KeepAliveEndpoint (action_session.py) relies on `request` taking its session from `self.session()` in an
+    `async with`, and on the constructor's parameters and attributes it copies."""
+    source = inspect.getsource(resolve("rasa.utils.endpoints:EndpointConfig.request"))
+    if "async with self.session() as session" not in source:
+        raise PatchMismatch("EndpointConfig.request no longer opens `async with self.session() as session`")
+    expect_parameters("rasa.utils.endpoints:EndpointConfig.__init__",
+                      ["self", "url", "params", "headers", "basic_auth", "token", "token_name", "cafile"],
+                      unwrap=lambda f: f)
+    expect_sets("rasa.utils.endpoints:EndpointConfig.__init__",
+                ["url", "params", "headers", "basic_auth", "token", "token_name", "cafile", "kwargs"])
+    expect_attributes("rasa.utils.endpoints", ["DEFAULT_REQUEST_TIMEOUT"])
+
+
 def _expect_engineio_internals() -> None:
     expect_parameters("engineio.async_server:AsyncServer._cors_headers", ["self", "environ"], unwrap=lambda f: f)
     expect_parameters("engineio.async_server:AsyncServer.handle_request", ["self"], unwrap=lambda f: f)
@@ -301,8 +315,13 @@ PATCHES: Tuple[Patch, ...] = (
           "the ingress, the busy answer, replays and paused conversations (processor.py): Rasa has no hook",
           _expect_processor, _install_processor),
     Patch("tracker-store-save", "rasa.core.tracker_store:SQLTrackerStore.save (uses _additional_events, SQLEvent)",
-          "one Core insert of masked events instead of the ORM's unit of work (tracker_store.py)",
+          "one Core insert of masked events instead of the ORM's unit of work; the last saved tracker kept in "
+          "memory while the conversation's largest event id is unchanged (tracker_store.py, tracker_cache.py)",
           _expect_tracker_store_save),
+    Patch("action-session", "rasa.utils.endpoints:EndpointConfig.session (overridden: KeepAliveEndpoint)",
+          "one kept-alive connection pool to the action server instead of a new session and TCP connection per "
+          "action call, i.e. per message (action_session.py; docs/benchmarks.md, Lean path)",
+          _expect_endpoint_session),
     Patch("processor-reads", "rasa.core.processor:MessageProcessor._send_bot_messages",
           "the busy answer and replays send stored bot messages the way Rasa does (processor.py, busy.py)",
           _expect_processor_attributes_read),

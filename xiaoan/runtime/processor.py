@@ -44,6 +44,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 import xiaoan.runtime.action_key as action_key
 import xiaoan.runtime.limits as limits
 import xiaoan.runtime.metrics as metrics
+from xiaoan.runtime.action_session import KeepAliveEndpoint
 from xiaoan.runtime.busy import BUSY_POLICY, GuardedAction, talks_to_action_server
 from xiaoan.identity.parties import may_read_back, owner_of, subject_of
 from xiaoan.runtime.ingress import admit, note_reads_back
@@ -58,6 +59,7 @@ class XiaoanProcessor(MessageProcessor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         action_key.carry_key(self.action_endpoint)  # the action server serves only calls that carry the key
+        self.action_endpoint = KeepAliveEndpoint.of(self.action_endpoint)  # one connection pool, not one per call
         # a tracker loaded for the replay check, handed to Rasa's own load of the same message
         self._loaded: Dict[Text, DialogueStateTracker] = {}
 
