@@ -132,7 +132,7 @@ def test_an_unsure_fraud_guess_counts_when_the_text_names_who_was_impersonated()
     [
         ("退款要手续费吗", [{"name": "fraud_report", "confidence": 0.8}, {"name": "charged_but_failed", "confidence": 0.5}],
          "charged_but_failed"),
-        ("领POS机还要交激活费，正常吗", [{"name": "fraud_report", "confidence": 0.9}, {"name": "ask_apply_pos", "confidence": 0.2}],
+        ("领POS机还要交激活费，正常吗", [{"name": "fraud_report", "confidence": 0.9}, {"name": "ask_apply_pos", "confidence": 0.1}],
          "nlu_fallback"),
         ("银行会打电话找我要验证码吗", [{"name": "fraud_report", "confidence": 0.7}, {"name": "ask_prevention", "confidence": 0.6}],
          "ask_prevention"),
