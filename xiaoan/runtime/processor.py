@@ -32,12 +32,12 @@ from __future__ import annotations
 import logging
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.core.actions.action import Action, ActionListen
+from rasa.core.actions.action import Action, ActionListen, action_for_name_or_text
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.nlg import NaturalLanguageGenerator
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.processor import MessageProcessor
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.constants import ACTION_EXTRACT_SLOTS, ACTION_LISTEN_NAME
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -45,6 +45,8 @@ import xiaoan.runtime.action_key as action_key
 import xiaoan.runtime.limits as limits
 import xiaoan.runtime.metrics as metrics
 from xiaoan.runtime.action_session import KeepAliveEndpoint
+from xiaoan.runtime.slot_extraction import domain_without_validation, latest_parse
+from xiaoan.slot_validation import needs_validation
 from xiaoan.runtime.busy import BUSY_POLICY, GuardedAction, talks_to_action_server
 from xiaoan.identity.parties import may_read_back, owner_of, subject_of
 from xiaoan.runtime.ingress import admit, note_reads_back
@@ -125,10 +127,18 @@ class XiaoanProcessor(MessageProcessor):
         self, output_channel: OutputChannel, tracker: DialogueStateTracker
     ) -> DialogueStateTracker:
         """Nothing runs for a conversation a person holds (paused): Rasa would still extract slots and
-        let ``action_validate_slot_mappings`` speak; the user's message is only stored (the console shows it)."""
+        let ``action_validate_slot_mappings`` speak; the user's message is only stored (the console shows it).
+
+        A message that gives ``action_validate_slot_mappings`` nothing to do (`xiaoan.slot_validation`) has its
+        slots extracted as Rasa does, without the round trip to the action server."""
         if not self._should_handle_message(tracker):
             return tracker
-        return await super().run_action_extract_slots(output_channel, tracker)
+        if needs_validation(latest_parse(tracker), tracker.get_slot):
+            return await super().run_action_extract_slots(output_channel, tracker)
+        action = action_for_name_or_text(ACTION_EXTRACT_SLOTS, self.domain, self.action_endpoint)
+        events = await action.run(output_channel, self.nlg, tracker, domain_without_validation(self.domain))
+        tracker.update_with_events(events, self.domain)
+        return tracker
 
     def _has_session_expired(self, tracker: DialogueStateTracker) -> bool:
         """A conversation a person holds never expires: a new session would reset the tracker, un-pause
