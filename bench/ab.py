@@ -109,10 +109,11 @@ def ensure_model(tree: Path) -> Path:
     return model
 
 
-def one_turn(tree: Path, model: Path, args: argparse.Namespace, offset: int) -> Dict[str, Any]:
+def one_turn(tree: Path, model: Path, args: argparse.Namespace, offset: int,
+             env: Optional[Dict[str, str]] = None) -> Dict[str, Any]:
     servers = TreeServers(tree=tree, model=model, folder=OUT / "ab" / tree.name)
     try:
-        startup = servers.start()
+        startup = servers.start(env or {})
         measured_load(servers, 4, 3, offset=offset + 900)  # warm-up: first calls load lazily, not measured
         stress = measured_load(servers, args.conversations, args.turns, offset=offset)
         paced = measured_load(servers, args.paced, args.paced_turns, paced=True, offset=offset + 500)
@@ -158,6 +159,7 @@ def print_table(figures: Dict[str, Any]) -> None:
     print(f"{'figure':52} {'base':>9} {'head':>9} {'head/base':>9}  per round")
     for entry in figures.values():
         b, h = entry["base_median"], entry["head_median"]
+        b, h = (round(x, 2) if isinstance(x, float) else x for x in (b, h))
         print(f"{entry['label']:52} {b if b is not None else '-':>9} {h if h is not None else '-':>9} "
               f"{entry['ratio'] if entry['ratio'] is not None else '-':>9}  {entry['round_ratios']}")
 
@@ -206,18 +208,30 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--paced", type=int, default=50, help="paced conversations (1-4 s before each turn)")
     parser.add_argument("--paced-turns", type=int, default=6)
     parser.add_argument("--record", action="store_true", help="also write bench/records/ab.json")
+    parser.add_argument("--lever", help="one lever instead of two commits: both sides are the work tree, "
+                        "told apart by --base-model/--head-model and --base-env/--head-env; NAME for the files")
+    parser.add_argument("--base-model", type=Path)
+    parser.add_argument("--head-model", type=Path)
+    parser.add_argument("--base-env", action="append", default=[], metavar="K=V")
+    parser.add_argument("--head-env", action="append", default=[], metavar="K=V")
     args = parser.parse_args(argv)
 
-    rev = args.base or default_base()
-    sides = {"base": base_tree(rev, args.trees), "head": ROOT}
+    rev = "work tree" if args.lever else (args.base or default_base())
+    sides = {"base": ROOT if args.lever else base_tree(rev, args.trees), "head": ROOT}
     models = {name: ensure_model(tree) for name, tree in sides.items()}
+    models["base"] = args.base_model or models["base"]
+    models["head"] = args.head_model or models["head"]
+    envs = {"base": dict(kv.split("=", 1) for kv in args.base_env),
+            "head": dict(kv.split("=", 1) for kv in args.head_env)}
     result: Dict[str, Any] = {
         "what": "A/B: reference commit vs the work tree, one sitting, sides alternated",
         "machine": machine(),
         "command": "bench/ab.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "base": {"rev": rev, "commit": git("rev-parse", rev), "model": models["base"].name},
+        "lever": args.lever,
+        "base": {"rev": rev, "commit": git("rev-parse", "HEAD" if args.lever else rev), "model": models["base"].name,
+                 "env": envs["base"]},
         "head": {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
-                 "model": models["head"].name},
+                 "model": models["head"].name, "env": envs["head"]},
         "load": {"conversations": args.conversations, "turns": args.turns, "paced": args.paced,
                  "paced_turns": args.paced_turns},
     }
@@ -226,15 +240,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     for round_ in range(1, args.rounds + 1):
         for name in ("base", "head"):
             log(f"round {round_}: {name} (load {os.getloadavg()[0]:.2f})")
-            turn = one_turn(sides[name], models[name], args, offset=round_ * 1000)
+            turn = one_turn(sides[name], models[name], args, offset=round_ * 1000, env=envs[name])
             runs[name].append(turn)
             log(f"  {name}: {json.dumps({k: v for k, v in turn.items() if k != 'error_samples'})}")
     result["runs"] = runs
     result["figures"] = compare(runs)
     result["seconds"] = round(time.perf_counter() - started, 1)
-    write_json(RESULT, result)
+    result_path = OUT / f"ab_{args.lever}.json" if args.lever else RESULT
+    write_json(result_path, result)
     if args.record:
-        write_json(RECORD, result)
+        write_json(ROOT / "bench" / "records" / result_path.name, result)
     print_table(result["figures"])
     return 0
 

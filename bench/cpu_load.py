@@ -111,12 +111,12 @@ class TreeServers:
         )
         return env
 
-    def start(self) -> float:
-        """Both servers; the seconds from their start to the first non-empty REST answer."""
+    def start(self, extra_env: Optional[Dict[str, str]] = None) -> float:
+        """Both servers (with `extra_env` on top); the seconds from their start to the first non-empty answer."""
         if self.folder.exists():
             shutil.rmtree(self.folder)
         self.folder.mkdir(parents=True)
-        env = self.env()
+        env = {**self.env(), **(extra_env or {})}
         python = str(self.tree / ".venv" / "bin" / "python")
         started = time.perf_counter()
         self.procs["actions"] = subprocess.Popen(

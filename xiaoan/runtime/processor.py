@@ -30,6 +30,7 @@ Rasa offers no hook for any of them, so `xiaoan.runtime.install()` makes the
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.core.actions.action import Action, ActionListen, action_for_name_or_text
@@ -61,7 +62,8 @@ class XiaoanProcessor(MessageProcessor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         action_key.carry_key(self.action_endpoint)  # the action server serves only calls that carry the key
-        self.action_endpoint = KeepAliveEndpoint.of(self.action_endpoint)  # one connection pool, not one per call
+        if os.environ.get("XIAOAN_ACTION_KEEPALIVE", "1") != "0":  # 0: Rasa's session per call (the A/B's "off")
+            self.action_endpoint = KeepAliveEndpoint.of(self.action_endpoint)  # one connection pool, not one per call
         # a tracker loaded for the replay check, handed to Rasa's own load of the same message
         self._loaded: Dict[Text, DialogueStateTracker] = {}
 
@@ -133,7 +135,8 @@ class XiaoanProcessor(MessageProcessor):
         slots extracted as Rasa does, without the round trip to the action server."""
         if not self._should_handle_message(tracker):
             return tracker
-        if needs_validation(latest_parse(tracker), tracker.get_slot):
+        if os.environ.get("XIAOAN_VALIDATE_EVERY_MESSAGE") == "1" or needs_validation(latest_parse(tracker),
+                                                                                       tracker.get_slot):
             return await super().run_action_extract_slots(output_channel, tracker)
         action = action_for_name_or_text(ACTION_EXTRACT_SLOTS, self.domain, self.action_endpoint)
         events = await action.run(output_channel, self.nlg, tracker, domain_without_validation(self.domain))
