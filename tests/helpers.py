@@ -170,7 +170,7 @@ def model_uses(model: Path, class_name: str) -> bool:
     import tarfile
 
     with tarfile.open(model) as archive:
-        member = next(m for m in archive.getmembers() if m.name.endswith("metadata.json"))
+        member = next(m for m in archive.getmembers() if m.name in ("metadata.json", "./metadata.json"))
         metadata = json.load(archive.extractfile(member))
     nodes = (metadata.get("predict_schema") or {}).get("nodes") or {}
     return any(class_name in str(node.get("uses", "")) for node in nodes.values())

@@ -13,13 +13,14 @@ from xiaoan.runtime import no_tensorflow
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _model_with(tmp_path: Path, nodes: list) -> Path:
+def _model_with(tmp_path: Path, nodes: list, extra: dict = None) -> Path:
     path = tmp_path / "model.tar.gz"
     metadata = json.dumps({"predict_schema": {"nodes": {f"n{i}": {"uses": n} for i, n in enumerate(nodes)}}}).encode()
     with tarfile.open(path, "w:gz") as archive:
-        info = tarfile.TarInfo("metadata.json")
-        info.size = len(metadata)
-        archive.addfile(info, io.BytesIO(metadata))
+        for name, data in [*(extra or {}).items(), ("metadata.json", metadata)]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
     return path
 
 
@@ -36,7 +37,9 @@ def test_only_a_rasa_server_with_a_tensorflow_free_model_gets_the_stand_in(tmp_p
     monkeypatch.delenv(no_tensorflow.REAL_ENV)
     diet = tmp_path / "diet"
     diet.mkdir()
-    _model_with(diet, ["rasa.nlu.classifiers.diet_classifier.DIETClassifier"])
+    _model_with(diet, ["rasa.nlu.classifiers.diet_classifier.DIETClassifier"],
+                # a component's own file whose name ends the same way comes first in the archive
+                extra={"components/train_DIET/DIETClassifier.data_example_metadata.json": b"[]"})
     assert not no_tensorflow.wanted(["run", "-m", str(diet)])
     assert not no_tensorflow.wanted(["run", "-m", str(tmp_path / "nothing-here")])
 
