@@ -162,24 +162,3 @@ def json_log_of(emit: Any, logger_name: str = "xiaoan.test") -> str:
     finally:
         logger.removeHandler(handler)
     return stream.getvalue()
-
-
-def model_uses(model: Path, class_name: str) -> bool:
-    """Whether the trained model's graph runs a component whose class name contains `class_name`."""
-    import json
-    import tarfile
-
-    with tarfile.open(model) as archive:
-        member = next(m for m in archive.getmembers() if m.name in ("metadata.json", "./metadata.json"))
-        metadata = json.load(archive.extractfile(member))
-    nodes = (metadata.get("predict_schema") or {}).get("nodes") or {}
-    return any(class_name in str(node.get("uses", "")) for node in nodes.values())
-
-
-def skip_unless_model_uses(model: Path, class_name: str) -> None:
-    """These tests check components the shipped config.yml no longer runs (issue 21: no TensorFlow);
-    they run again for a model trained from a config that has them (bench/configs/a_diet_blend.yml)."""
-    if not model_uses(model, class_name):
-        import pytest
-
-        pytest.skip(f"the trained model runs no {class_name} (config.yml since issue 21)")

@@ -168,24 +168,6 @@ def _expect_configure_app() -> None:
     expect_parameters("rasa.core.run:configure_app", ["input_channels", "cors", "auth_token"])
 
 
-def _install_lean_load() -> None:
-    import xiaoan.runtime.lean_model_load as lean_model_load
-
-    lean_model_load.install()
-
-
-def _expect_lean_load() -> None:
-    from rasa.utils.tensorflow.models import RasaModel
-
-    expect_parameters("rasa.utils.tensorflow.models:RasaModel.load",
-                      ["model_file_name", "model_data_example", "predict_data_example", "finetune_mode"],
-                      unwrap=lambda f: f)
-    for name in ("batch_loss", "run_inference", "load_weights", "compile"):
-        if not hasattr(RasaModel, name):
-            raise PatchMismatch(f"RasaModel.{name} is gone")
-    expect_attributes("rasa.utils.tensorflow.data_generator:RasaBatchDataGenerator", ["__getitem__"])
-
-
 def _install_health_routes_rasa() -> None:
     import xiaoan.runtime.operations as operations
 
@@ -278,11 +260,6 @@ def _expect_lock_store_base() -> None:
                                                          "get_lock", "delete_lock"])
 
 
-def _expect_ted_prediction() -> None:
-    expect_parameters("rasa.core.policies.ted_policy:TEDPolicy.predict_action_probabilities",
-                      ["self", "tracker", "domain", "rule_only_data"], unwrap=lambda f: f)
-
-
 # The columns of Rasa's `events` table (SQLTrackerStore.SQLEvent) that the console reads without importing Rasa
 # (console/transcripts.py declares the same table) and MaskingSQLTrackerStore.save writes.
 RASA_EVENT_COLUMNS: Tuple[Tuple[str, str], ...] = (
@@ -322,9 +299,6 @@ PATCHES: Tuple[Patch, ...] = (
     Patch("action-replies", "rasa.core.actions.action:RemoteAction._validate_action_result",
           "the reply schema checked by a validator built once, not rebuilt on every action call (action_replies.py)",
           _expect_action_replies, _install_action_replies),
-    Patch("lean-model-load", "rasa.utils.tensorflow.models:RasaModel.load",
-          "DIET and TED loaded without their training graphs: ~500 MB less per server (lean_model_load.py)",
-          _expect_lean_load, _install_lean_load),
     Patch("health-routes-rasa", "rasa.core.run:configure_app",
           "the Rasa server's app gets /health/live, /health/ready and /metrics (operations.py)",
           _expect_configure_app, _install_health_routes_rasa),
@@ -358,9 +332,6 @@ PATCHES: Tuple[Patch, ...] = (
     Patch("lock-store", "rasa.core.lock_store:LockStore (subclassed: RedisTicketLockStore)",
           "Rasa's Redis lock store is not atomic across servers (Rasa issue 9213; lock_store.py)",
           _expect_lock_store_base),
-    Patch("cached-ted", "rasa.core.policies.ted_policy:TEDPolicy.predict_action_probabilities (wrapped)",
-          "a prediction per dialogue state is cached (xiaoan/components/cached_ted.py)",
-          _expect_ted_prediction),
     Patch("events-table-copy", "rasa.core.tracker_store:SQLTrackerStore.SQLEvent (copied in console/transcripts.py)",
           "the console reads transcripts without importing Rasa",
           lambda: expect_event_columns(RASA_EVENT_COLUMNS)),
