@@ -2,8 +2,8 @@
 
 Why relative: CPU milliseconds per message differ from one machine to the next,
 and on a shared one from one minute to the next. So the same run also times a
-fixed calibration workload (pure Python and numpy: JSON, regular expressions,
-dictionaries, a small matrix product, the kinds of work a message costs) and the
+fixed calibration workload (pure Python: JSON, regular expressions, dictionaries,
+arithmetic, the kinds of work a message costs) and the
 budget is the ratio of the two, which moves much less. The check fails when the
 ratio is more than --tolerance (15 %) above the committed figure in
 bench/budget.json; `--record` writes a new figure (after a change that is meant
@@ -11,8 +11,9 @@ to cost more or less, with the A/B's numbers in the commit).
 
 The load: this checkout's servers (`bench/cpu_load.py`: both started as `make run`
 starts them, niced, on ports 5205/5255), a warm-up, then --loads loads of
---conversations × --turns messages back-to-back with verified identities; the
-figure is the median load's CPU per message. About 30-40 s.
+--conversations × --turns messages back-to-back with verified identities, each beside a
+calibration; the figure is the least CPU per message over the loads divided by the least calibration time
+(other work on the machine only ever adds CPU time). About 30-40 s.
 
     .venv/bin/python bench/budget.py            # the check (make test-budget)
     .venv/bin/python bench/budget.py --record   # write bench/budget.json
@@ -38,9 +39,8 @@ _WORDS = re.compile(r"[\u4e00-\u9fff]+|\d+")
 
 
 def _calibration_once() -> float:
-    """CPU seconds of one fixed workload: the same work on every machine, timed in this process."""
-    import numpy as np
-
+    """CPU seconds of one fixed workload: the same work on every machine, timed in this process. Pure Python
+    (a BLAS call would spin threads whose CPU time varies with the machine's load)."""
     started = time.process_time()
     events = [{"event": "user", "text": f"刷卡失败了终端号{10000000 + i}提示{i % 99:02d}", "parse_data": {
         "intent": {"name": "terminal_fault", "confidence": 0.9}, "entities": [{"entity": "terminal_id", "start": 7}]},
@@ -51,10 +51,9 @@ def _calibration_once() -> float:
         for event in decoded:
             for word in _WORDS.findall(event["text"]):
                 counts[word] = counts.get(word, 0) + 1
-    rng = np.random.default_rng(2611)
-    a, b = rng.random((160, 160)), rng.random((160, 160))
-    for _ in range(20):
-        a = np.tanh(a @ b)
+    scores = [0.0] * 32
+    for step in range(60_000):  # a small linear model's arithmetic, as the classifier does per message
+        scores[step % 32] += (step % 7) * 0.5 - scores[(step * 5) % 32] * 0.01
     return time.process_time() - started
 
 
@@ -84,8 +83,10 @@ def measure(loads: int, conversations: int, turns: int) -> Dict[str, Any]:
     finally:
         servers.stop()
     errors = sum(r["errors"] for r in runs)
-    cpu = statistics.median(r["cpu_ms_per_msg"] for r in runs)
-    calibration = statistics.median(calibrations)
+    # The least disturbed of each: other work on the machine only ever adds CPU time (a shared core runs
+    # slower), so the minimum is the figure nearest to this machine's own speed, for both.
+    cpu = min(r["cpu_ms_per_msg"] for r in runs)
+    calibration = min(calibrations)
     return {"cpu_ms_per_msg": round(cpu, 2), "cpu_ms_per_msg_runs": [r["cpu_ms_per_msg"] for r in runs],
             "calibration_ms": round(calibration, 2), "calibration_ms_runs": [round(c, 2) for c in calibrations],
             "score": round(cpu / calibration, 4), "errors": errors, "startup_s": round(startup, 1),
