@@ -43,7 +43,7 @@ def test_the_longest_answers_read_line_by_line_on_a_phone(browser) -> None:
     joined = "\n".join(answer)
     assert content.render("utter_secret_card_number") in joined and "请不要在对话里发送" in joined, answer
     assert "冲正" in joined and "参考号" in joined, answer  # utter_charged_but_failed_intro, then the form asks
-    assert "6222021234567890128" not in joined and "622202123456" not in page.content()
+    assert "622202123456" not in joined  # the bot never echoes it (the user's own bubble shows what they typed)
     # its steps stand on their own lines (inner text breaks at the <br> of each hard break)
     assert re.search(r"(^|\n)1\. 保留小票", joined), answer
     assert all(height <= PHONE["height"] - 120 for height in _bubble_heights(page, before))
