@@ -21,6 +21,12 @@ from xiaoan import content
 pytestmark = pytest.mark.live
 
 
+def _show_from(page, first: int) -> None:
+    """Scrolls the conversation so the answer's first bubble is at the top (the screenshot shows its start)."""
+    page.locator(BOT).nth(first).evaluate("element => element.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+
+
 def _bubble_heights(page, first: int) -> list:
     return [box["height"] for box in (page.locator(BOT).nth(i).bounding_box() for i in range(first, page.locator(BOT).count()))
             if box]
@@ -48,6 +54,7 @@ def test_the_longest_answers_read_line_by_line_on_a_phone(browser) -> None:
     assert re.search(r"(^|\n)1\. 保留小票", joined), answer
     assert all(height <= PHONE["height"] - 120 for height in _bubble_heights(page, before))
     _settle(page)
+    _show_from(page, before)
     page.screenshot(path=str(SCREENSHOTS / "phone-card-number-and-problem.png"))
 
     # 2. the duplicate debit, the longest answer: the answer bubble first, then the steps, one per line
@@ -58,6 +65,7 @@ def test_the_longest_answers_read_line_by_line_on_a_phone(browser) -> None:
     assert re.search(r"(^|\n)1\. .*商户", joined) and re.search(r"\n2\. 商户不配合", joined), answer
     assert all(height <= PHONE["height"] - 120 for height in _bubble_heights(page, before))
     _settle(page)
+    _show_from(page, before)
     page.screenshot(path=str(SCREENSHOTS / "phone-duplicate-debit.png"), full_page=False)
 
     # 3. a scam of a new family: the warning's lines of advice, then what to do now in its own bubble
@@ -69,5 +77,6 @@ def test_the_longest_answers_read_line_by_line_on_a_phone(browser) -> None:
     assert not re.search("[\u2460-\u24ff\u2600-\u27bf\U0001F000-\U0001FAFF]", joined), "no emoji-font symbols"
     assert all(height <= PHONE["height"] - 120 for height in _bubble_heights(page, before))
     _settle(page)
+    _show_from(page, before)
     page.screenshot(path=str(SCREENSHOTS / "phone-fraud-warning.png"))
     phone.close()
