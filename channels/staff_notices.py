@@ -41,8 +41,16 @@ def marked_for_wechat(text: str, staff_id: str) -> str:
     return content.render("utter_staff_message", staff_id=staff_id, text=text)
 
 
+def wechat_texts(waiting: List[Dict[str, Any]]) -> List[str]:
+    """Waiting messages as WeChat shows them: a staff member's words carry their 工号, notices are as said."""
+    return [marked_for_wechat(m["text"], str(m.get("staff_no") or "")) if m.get("kind") == "staff" else m["text"]
+            for m in waiting]
+
+
 def rest_messages(conversation_id: str, waiting: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """Pending staff messages as the REST channel returns them (contract §7): the staff side's notices
-    (joined, handed back, closed) are the person's words too, so every one is marked from staff."""
-    return [{"recipient_id": conversation_id, "text": message["text"], "custom": {"from": "staff"}}
+    """Pending messages as the REST channel returns them (contract §7): the staff side's notices (joined,
+    handed back, closed) are the person's words too, so they are marked from staff; the waiting rule's
+    notices are the bot's, and come as a bot message does."""
+    return [{"recipient_id": conversation_id, "text": message["text"]} if message.get("kind") in WAIT_RESPONSES
+            else {"recipient_id": conversation_id, "text": message["text"], "custom": {"from": "staff"}}
             for message in waiting]

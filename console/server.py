@@ -42,6 +42,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 from aiohttp import web
 
 from console.delivery import Delivery, RasaLink, rasa_token
+from console.waiting import WaitingRule
 from console.transcripts import SCENARIOS, Transcripts, dashboard, nlu_yaml, stories_yaml, tracker_store_url
 from xiaoan import clock
 from xiaoan.addresses import addresses_named, client_address
@@ -133,6 +134,7 @@ class Console:
         self.transcripts = transcripts
         self.rasa = rasa
         self.delivery = Delivery(store, rasa)
+        self.waiting_rule = WaitingRule(store, self.delivery)
         self.secure_cookie = cookie_is_secure()
         self.proxies = trusted_proxies()
         if not self.secure_cookie and listen_host().strip("[]").lower() not in LOOPBACK_HOSTS:
@@ -172,9 +174,11 @@ class Console:
 
     async def _start(self, _: web.Application) -> None:
         self.delivery.start()
+        self.waiting_rule.start()
         await in_thread(passwords.dummy_hash)  # made now, so the first unknown name takes no longer than others
 
     async def _stop(self, _: web.Application) -> None:
+        await self.waiting_rule.stop()
         await self.delivery.stop()
 
     @web.middleware
