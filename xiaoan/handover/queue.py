@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from sqlalchemy import and_, func, insert, or_, select, update
 
 from xiaoan.handover.tables import HandoverTables, handovers
-from xiaoan.names import HANDOVER_REASONS
+from xiaoan.names import FRAUD_REPORT, HANDOVER_REASONS
 
 ACTIVE = ("waiting", "claimed")
 # what may be told after what: the waiting rule speaks only where the user was told to wait for a person
@@ -40,6 +40,14 @@ class Handover:
 
     def as_json(self) -> Dict[str, Any]:
         return dict(self.__dict__)
+
+
+URGENT_REASONS = (FRAUD_REPORT,)  # a scam report may be money leaving right now: it goes first
+
+
+def staff_order(entries: Sequence[Handover]) -> List[Handover]:
+    """The order staff take conversations in: scam reports first, then by how long each has waited."""
+    return sorted(entries, key=lambda e: (e.reason not in URGENT_REASONS, e.queued_at, e.id))
 
 
 class HandoverQueue(HandoverTables):
