@@ -322,10 +322,11 @@ class SocketIOInput(RasaSocketIOInput):
                         await result
                 self.sessions[sid] = session_id
                 await enter_room(sio, sid, session_id, self.namespace)
+                # before the page hears it is confirmed: a reply written from then on is emitted, not kept
+                await note_presence(sio, sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
             logger.debug(f"User {sid} joined session {session_id}.")
             if self.session_persistence:  # what staff wrote while the page was closed (channels/staff.py)
-                await note_presence(sio, sid, session_id)  # first: a reply written from now on is emitted
                 await deliver_pending_to_session(self, session_id)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)

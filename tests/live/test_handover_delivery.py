@@ -1,0 +1,134 @@
+"""Every staff reply reaches its customer, and nobody waits for a person forever (issue 23), against
+`make run`'s servers (make test-live: staff hours all day, XIAOAN_HANDOVER_WAIT_LIMIT short, WeChat's API
+a stand-in on WECHAT_API_BASE's port):
+
+* a REST client stand-in (a bank's app) waiting on the pull door gets a staff reply with no user message in
+  between, once; another customer's token pulls nothing;
+* a paused conversation nobody claims is told where it stands after the limit, and the bot answers again;
+* a WeChat reply refused for the 48-hour window arrives with the user's next message, once, in order.
+
+The socket.io page reconnecting to the other server: tests/scale/test_scale.py.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from typing import Any, Dict, List, Tuple
+
+import pytest
+
+from tests.clients import identity_token, rest_say, wechat_post, wechat_text_xml
+from tests.live.test_handover import RASA_URL, WECHAT_TOKEN, Staff, queued_text_start, texts, wechat_api  # noqa: F401
+from xiaoan import content
+from xiaoan.handover.waiting import wait_limit
+
+pytestmark = pytest.mark.live
+
+
+def pull(sender: str, token: str, wait_s: float) -> Tuple[int, Any]:
+    """What a bank's app does while its user waits for a person: one long poll."""
+    body = json.dumps({"sender": sender, "metadata": {"identity": token}, "wait_s": wait_s}).encode()
+    request = urllib.request.Request(f"{RASA_URL}/webhooks/rest/replies", body, {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=wait_s + 30) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def handed_over(sender: str, token: str) -> None:
+    rest_say(RASA_URL, sender, "POS机一直提示通讯失败", identity=token)
+    answer = texts(rest_say(RASA_URL, sender, "转人工", identity=token))
+    assert any(t.startswith(queued_text_start()) for t in answer), answer
+
+
+def test_a_rest_client_waiting_gets_the_staff_reply_with_no_user_message_in_between():
+    agent = Staff()
+    owner = identity_token("C0001")
+    sender = f"live-pull-{uuid.uuid4().hex[:8]}"
+    handed_over(sender, owner)
+    agent.waiting(sender)
+    assert agent.call("POST", f"/api/conversations/{sender}/claim")[0] == 200
+    assert pull(sender, owner, 5) == (200, [{"recipient_id": sender, "custom": {"from": "staff"},
+                                             "text": content.render("utter_staff_joined", staff_id=agent.staff_id)}])
+    # the attack: another customer's good token, the owner's sender id
+    assert pull(sender, identity_token("C0002"), 0)[0] == 403
+
+    waited: Dict[str, Any] = {}
+    started = threading.Event()
+
+    def app_waits() -> None:
+        started.set()
+        waited["answer"] = pull(sender, owner, 20)
+        waited["at"] = time.monotonic()
+
+    waiter = threading.Thread(target=app_waits)
+    waiter.start()
+    started.wait(5)
+    time.sleep(1.0)
+    status, sent = agent.call("POST", f"/api/conversations/{sender}/messages", {"text": "您的冲正已到账，请查收"})
+    sent_at = time.monotonic()
+    assert status == 200 and sent["status"] == "pending", sent
+    waiter.join(30)
+    assert waited["answer"] == (200, [{"recipient_id": sender, "text": "您的冲正已到账，请查收", "custom": {"from": "staff"}}])
+    assert waited["at"] - sent_at < 5, "the waiting client was answered when the reply was written"
+    # once: neither the next pull nor the user's next message carries it again
+    assert pull(sender, owner, 0) == (200, [])
+    assert texts(rest_say(RASA_URL, sender, "好的谢谢", identity=owner)) == []
+    view = agent.conversation(sender)
+    assert [m["status"] for m in view["staff_messages"]] == ["delivered", "delivered"]
+
+
+def test_nobody_claims_the_user_is_told_where_they_stand_and_the_bot_answers_again():
+    agent = Staff()  # signed in: someone is on duty, so the conversation pauses
+    owner = identity_token("C0001")
+    sender = f"live-wait-{uuid.uuid4().hex[:8]}"
+    handed_over(sender, owner)
+    item = agent.waiting(sender)
+    limit = wait_limit().total_seconds()
+    deadline = time.monotonic() + limit + 60
+    told: List[Dict[str, Any]] = []
+    while time.monotonic() < deadline and not told:
+        status, told = pull(sender, owner, 20)
+        assert status == 200
+    assert len(told) == 1, told
+    notice = told[0]["text"]
+    assert "custom" not in told[0]  # the bot's words, not a person's
+    assert item["ticket"] in notice and notice.startswith(content.render("utter_handover_waited_long")[:8])
+    entry = next(q for q in agent.call("GET", "/api/queue")[1] if q["conversation_id"] == sender)
+    assert entry["told"] == "waited_long" and entry["waiting_s"] >= limit  # still queued, and says so
+    answer = texts(rest_say(RASA_URL, sender, "一般多久到账", identity=owner))
+    assert answer and all(t != notice for t in answer), answer  # the bot answers again; the notice came once
+    assert agent.call("POST", f"/api/conversations/{sender}/claim")[0] == 200  # a person can still take it
+
+
+def test_a_wechat_reply_outside_the_window_arrives_with_the_next_message(wechat_api):  # noqa: F811
+    agent = Staff()
+    openid = f"o-live-win-{uuid.uuid4().hex[:8]}"
+    status, _ = wechat_post(RASA_URL, WECHAT_TOKEN, wechat_text_xml(openid, "转人工"), openid=openid)
+    assert status == 200
+    agent.waiting(openid)
+    wechat_api.errcode = 45015  # WeChat refuses: the user's 48 hours are over
+    assert agent.call("POST", f"/api/conversations/{openid}/claim")[0] == 200
+    status, sent = agent.call("POST", f"/api/conversations/{openid}/messages", {"text": "您的工单已处理"})
+    assert status == 200 and sent["status"] == "window_closed", sent
+    assert [m["status"] for m in agent.conversation(openid)["staff_messages"]] == ["window_closed", "window_closed"]
+    wechat_api.errcode = 0
+    refused = len(wechat_api.texts_for(openid))  # the stand-in recorded the refused attempts too
+    status, body = wechat_post(RASA_URL, WECHAT_TOKEN, wechat_text_xml(openid, "还在吗"), openid=openid)
+    assert status == 200
+    joined = content.render("utter_staff_joined", staff_id=agent.staff_id)
+    reply = content.render("utter_staff_message", staff_id=agent.staff_id, text="您的工单已处理")
+    arrived = body
+    deadline = time.monotonic() + 15
+    while reply not in arrived and time.monotonic() < deadline:  # the passive reply, or the API if it overflowed
+        time.sleep(0.2)
+        arrived = body + "".join(wechat_api.texts_for(openid)[refused:])
+    assert joined in arrived and reply in arrived and arrived.index(joined) < arrived.index(reply)
+    status, again = wechat_post(RASA_URL, WECHAT_TOKEN, wechat_text_xml(openid, "好的"), openid=openid)
+    assert status == 200 and reply not in again  # once
+    assert [m["status"] for m in agent.conversation(openid)["staff_messages"]] == ["delivered", "delivered"]
