@@ -274,7 +274,7 @@ class Console:
                 "scenario": handover.scenario, "status": handover.status,
                 "claimed_by": numbers.get(handover.claimed_by) if handover.claimed_by else None,
                 "urgent": handover.reason in URGENT_REASONS, "told": handover.told,
-                "told_at": clock.for_people(handover.told_at) if handover.told_at else None,
+                "told_at": clock.for_people(handover.told_at) if handover.told and handover.told_at else None,
                 "queued_at": clock.for_people(handover.queued_at)}
 
     async def queue(self, _: web.Request) -> web.Response:

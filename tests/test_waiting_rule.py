@@ -55,6 +55,24 @@ def test_a_paused_entry_is_told_once_the_limit_has_passed():
     assert notice_due(entry("waited_long"), at("2026-12-07 12:00"), LIMIT, HOURS) is None
 
 
+def test_asking_for_a_person_again_after_a_notice_starts_a_new_wait(hours, dispatcher):
+    store = get_store()
+    store.open_session(store.create_staff("qian", "agent", "correct horse battery"))
+    with clock.fixed("2026-12-07 10:00"):
+        store.enqueue("again", "rest", "request_human", "XA5", None, now=clock.timestamp())
+    spoken = Spoken()
+    with clock.fixed("2026-12-07 10:10"):
+        assert asyncio.run(WaitingRule(store, spoken).check()) == ["again"]
+    with clock.fixed("2026-12-07 10:12"):  # the bot is back; the user asks for a person again: paused
+        run(ActionHandOver(), dispatcher, rest_tracker("again", ticket_id="XA5"))
+    assert store.active("again").told is None
+    with clock.fixed("2026-12-07 10:21"):
+        assert asyncio.run(WaitingRule(store, spoken).check()) == []  # not told again at once
+    with clock.fixed("2026-12-07 10:22"):
+        assert asyncio.run(WaitingRule(store, spoken).check()) == ["again"]
+    assert "22分钟" in spoken.said[-1]["text"]  # the whole time in the queue
+
+
 def test_the_end_of_the_staff_hours_tells_whoever_still_waits_even_after_a_long_wait_notice():
     late = "2026-12-07 21:58"
     assert notice_due(entry(queued=late), at("2026-12-07 21:59:59"), LIMIT, HOURS) is None

@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import and_, func, insert, or_, select, update
 
+from xiaoan import clock
 from xiaoan.handover.tables import HandoverTables, handovers
 from xiaoan.names import FRAUD_REPORT, HANDOVER_REASONS
 
@@ -81,11 +82,12 @@ class HandoverQueue(HandoverTables):
                 handovers.c.status == "waiting", handovers.c.queued_at < handover.queued_at))).scalar_one())
 
     def set_told(self, handover_id: int, told: Optional[str], now: Optional[float] = None) -> None:
-        """What the hand-over action just told the user: None when it paused the conversation for a person
-        (the waiting rule then watches it), ``nobody_on_duty`` when the bot kept helping."""
+        """What the hand-over action just told the user, and when: None when it paused the conversation for a
+        person (the waiting rule then counts the wait from now: asking again after a notice starts a new
+        wait), ``nobody_on_duty`` when the bot kept helping."""
         with self.engine.begin() as conn:
             conn.execute(update(handovers).where(handovers.c.id == handover_id).values(
-                told=told, told_at=(time.time() if now is None else now) if told else None))
+                told=told, told_at=clock.timestamp() if now is None else now))
 
     def tell(self, handover_id: int, kind: str, now: Optional[float] = None) -> bool:
         """Win the right to tell the user `kind` (waited_long | hours_over): True for exactly one caller, and
@@ -95,7 +97,7 @@ class HandoverQueue(HandoverTables):
         with self.engine.begin() as conn:
             return conn.execute(update(handovers).where(and_(
                 handovers.c.id == handover_id, handovers.c.status == "waiting", or_(*allowed)))
-                .values(told=kind, told_at=time.time() if now is None else now)).rowcount == 1
+                .values(told=kind, told_at=clock.timestamp() if now is None else now)).rowcount == 1
 
     def attach_ticket(self, conversation_id: str, ticket_id: str) -> None:
         with self.engine.begin() as conn:

@@ -41,8 +41,8 @@ def notice_due(entry: Handover, now: float, limit: timedelta, hours: Hours) -> O
         return None
     if not hours.open_at(clock.to_china(now)):
         return "hours_over"
-    if entry.told is None and now - entry.queued_at >= limit.total_seconds():
-        return "waited_long"
+    if entry.told is None and now - max(entry.queued_at, entry.told_at or 0.0) >= limit.total_seconds():
+        return "waited_long"  # counted from the queueing, or from a later pause (asked again after a notice)
     return None
 
 
