@@ -10,7 +10,7 @@ answer is held until a message waits or `wait_s` (0–25 s) passes; a message th
 pending on this server wakes the wait at once, one written through another server is found by the
 next look at the store (every POLL_EVERY_S, one indexed query). Each message is taken by exactly one
 caller (the store's conditional UPDATE), whether this pull, a concurrent one or the user's next
-message, so it arrives once.
+message, so it arrives once. At most MAX_WAITERS pulls wait per conversation on one server (429 beyond).
 
 Who may pull is decided by the server, never by a field the client sends (contract §8): the token in
 ``metadata.identity`` must be good (401 otherwise) and the conversation must belong to its subject (its
@@ -33,8 +33,7 @@ from sanic.response import HTTPResponse
 from channels.staff_notices import rest_messages
 from xiaoan import content
 from xiaoan.handover.store import get_store
-from xiaoan.identity import tokens
-from xiaoan.identity import TOKEN_KEY
+from xiaoan.identity import TOKEN_KEY, tokens
 from xiaoan.identity.parties import UNKNOWN_OWNER, owner_of
 
 logger = logging.getLogger(__name__)
@@ -43,6 +42,7 @@ MAX_WAIT_S = 25.0  # under the usual 30 s idle limit of proxies and mobile netwo
 POLL_EVERY_S = 1.0
 MAX_BODY_BYTES = 16 * 1024
 MAX_SENDER_CHARS = 255
+MAX_WAITERS = 2  # per conversation and server: an app's wait and its retry; more only multiplies the looks
 
 _wakers: Dict[str, "set[asyncio.Event]"] = {}
 
@@ -106,6 +106,8 @@ async def pull(request: Request) -> HTTPResponse:
     if found is None or found == UNKNOWN_OWNER or found != verdict.subject:
         logger.warning("rest: a pull for conversation %s refused (not its owner)", conversation_id)
         return _refused(403, "utter_rest_pull_not_yours")
+    if len(_wakers.get(conversation_id, ())) >= MAX_WAITERS:
+        return response.json({"error": content.render("utter_too_fast")}, status=429, headers={"Retry-After": "5"})
     loop = asyncio.get_running_loop()  # a duration, not a date: the event loop's monotonic clock
     deadline = loop.time() + wait_s
     woken = asyncio.Event()

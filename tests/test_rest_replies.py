@@ -166,3 +166,19 @@ def test_bad_pull_requests_get_a_4xx(monkeypatch, raw, status):
             assert got == status and answer["error"], answer
 
     _run(scenario())
+
+
+def test_a_third_wait_on_one_conversation_is_refused_with_a_429(monkeypatch):
+    conversations = Conversations(monkeypatch, {})
+
+    async def scenario() -> None:
+        async with PullServer(conversations) as server:
+            await post_rest(server.url, {"sender": "p-many", "message": "转人工",
+                                         "metadata": {"identity": tokens.sign("C0001")}})
+            waits = [asyncio.ensure_future(pull(server.url, as_owner("C0001", "p-many", wait_s=3))) for _ in range(2)]
+            await asyncio.sleep(0.5)
+            status, answer = await pull(server.url, as_owner("C0001", "p-many"))
+            assert status == 429 and answer["error"]
+            assert [await w for w in waits] == [(200, []), (200, [])]
+
+    _run(scenario())
