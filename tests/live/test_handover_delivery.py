@@ -11,17 +11,15 @@ The socket.io page reconnecting to the other server: tests/scale/test_scale.py.
 """
 from __future__ import annotations
 
-import json
-import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from typing import Any, Dict, List, Tuple
 
 import pytest
 
 from tests.clients import identity_token, rest_say, wechat_post, wechat_text_xml
+from tests.stand_ins import bank_app
+from tests.stand_ins.bank_app import BankApp
 from tests.live.test_handover import RASA_URL, WECHAT_TOKEN, Staff, queued_text_start, texts, wechat_api  # noqa: F401
 from xiaoan import content
 from xiaoan.handover.waiting import wait_limit
@@ -30,14 +28,7 @@ pytestmark = pytest.mark.live
 
 
 def pull(sender: str, token: str, wait_s: float) -> Tuple[int, Any]:
-    """What a bank's app does while its user waits for a person: one long poll."""
-    body = json.dumps({"sender": sender, "metadata": {"identity": token}, "wait_s": wait_s}).encode()
-    request = urllib.request.Request(f"{RASA_URL}/webhooks/rest/replies", body, {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=wait_s + 30) as answer:
-            return answer.status, json.loads(answer.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+    return bank_app.pull(RASA_URL, sender, token, wait_s)
 
 
 def handed_over(sender: str, token: str) -> None:
@@ -58,24 +49,17 @@ def test_a_rest_client_waiting_gets_the_staff_reply_with_no_user_message_in_betw
     # the attack: another customer's good token, the owner's sender id
     assert pull(sender, identity_token("C0002"), 0)[0] == 403
 
-    waited: Dict[str, Any] = {}
-    started = threading.Event()
-
-    def app_waits() -> None:
-        started.set()
-        waited["answer"] = pull(sender, owner, 20)
-        waited["at"] = time.monotonic()
-
-    waiter = threading.Thread(target=app_waits)
-    waiter.start()
-    started.wait(5)
-    time.sleep(1.0)
-    status, sent = agent.call("POST", f"/api/conversations/{sender}/messages", {"text": "您的冲正已到账，请查收"})
-    sent_at = time.monotonic()
-    assert status == 200 and sent["status"] == "pending", sent
-    waiter.join(30)
-    assert waited["answer"] == (200, [{"recipient_id": sender, "text": "您的冲正已到账，请查收", "custom": {"from": "staff"}}])
-    assert waited["at"] - sent_at < 5, "the waiting client was answered when the reply was written"
+    with BankApp(RASA_URL, sender, owner, wait_s=10) as app:  # the app waits; the user types nothing
+        time.sleep(1.0)
+        status, sent = agent.call("POST", f"/api/conversations/{sender}/messages", {"text": "您的冲正已到账，请查收"})
+        sent_at = time.monotonic()
+        assert status == 200 and sent["status"] == "pending", sent
+        assert app.wait_for(1, 30) == ["您的冲正已到账，请查收"]
+        time.sleep(2.0)  # nothing more comes: once
+    assert [m for _, m in app.received] == [{"recipient_id": sender, "text": "您的冲正已到账，请查收",
+                                             "custom": {"from": "staff"}}]
+    assert app.refusals == []
+    assert app.received[0][0] - sent_at < 5, "the waiting app was answered when the reply was written"
     # once: neither the next pull nor the user's next message carries it again
     assert pull(sender, owner, 0) == (200, [])
     assert texts(rest_say(RASA_URL, sender, "好的谢谢", identity=owner)) == []
