@@ -17,12 +17,15 @@ last wrote on:
 
 * **socketio**: emitted to the session's room (the page marks it as from a
   person through rasa-webchat's ``metadata.customCss``); nobody in the room
-  (the page is closed): ``pending``, sent when the session reconnects
-  (channels/socketio.py);
+  (the page is closed): ``pending``, sent when the session reconnects, on any
+  server (channels/socketio.py). With several servers the rooms are shared
+  through Redis and who is present through the store (``ho_presence``);
 * **wechat**: the customer-service API, inside WeChat's 48 hours after the
   user's last message; outside them (or WeChat's 45015) ``window_closed``: the
-  message stays on the ticket and the console says so;
-* **rest** (and anything else): ``pending``; the answer to the user's next
+  message stays on the ticket, the console says so, and the user's next
+  message, which opens the window again, takes it (`wechat_waiting`);
+* **rest** (and anything else): ``pending``; a client waiting on the pull door
+  gets it at once (channels/rest_pull.py), else the answer to the user's next
   message carries it (channels/rest.py).
 
 Each message's outcome is written to the shared store (``ho_messages``) and
@@ -244,7 +247,7 @@ async def deliver_pending_to_session(channel: Any, session_id: str) -> int:
 
 
 async def wechat_waiting(openid: str) -> List[str]:
-    """What staff wrote that has not reached this WeChat user (the page of 48 hours was closed, or it is
+    """What staff wrote that has not reached this WeChat user (WeChat's 48-hour window was closed, or it is
     pending): taken once, now that their message opened the window again, as the texts to send first."""
     try:
         waiting = await asyncio.to_thread(get_store().take_pending, openid, ("pending", "window_closed"),
