@@ -116,3 +116,16 @@ def test_a_wechat_reply_outside_the_window_arrives_with_the_next_message(wechat_
     status, again = wechat_post(RASA_URL, WECHAT_TOKEN, wechat_text_xml(openid, "好的"), openid=openid)
     assert status == 200 and reply not in again  # once
     assert [m["status"] for m in agent.conversation(openid)["staff_messages"]] == ["delivered", "delivered"]
+
+
+def test_the_queue_ranks_a_scam_report_before_an_older_request():
+    agent = Staff()
+    older, scam = f"live-rank-{uuid.uuid4().hex[:8]}", f"live-scam-{uuid.uuid4().hex[:8]}"
+    rest_say(RASA_URL, older, "转人工")
+    agent.waiting(older)
+    rest_say(RASA_URL, scam, "有人打电话说我转账失败了，要我把验证码告诉他才能退款")
+    agent.waiting(scam)
+    queue = {q["conversation_id"]: q for q in agent.call("GET", "/api/queue")[1]}
+    assert queue[scam]["reason"] == "fraud_report" and queue[scam]["urgent"] is True
+    assert queue[scam]["rank"] < queue[older]["rank"]
+    assert queue[older]["waiting_s"] >= queue[scam]["waiting_s"]  # the older one waited longer, yet comes after
