@@ -132,7 +132,7 @@ LIVE_PORTS = RASA_PORT=5035 ACTION_PORT=5085 WEB_PORT=8086 CONSOLE_PORT=8096 XIA
 # run within them found the test customers paused by the first.
 test-live: train browser-deps
 	rm -rf var/live-run
-	XIAOAN_LIVE_TESTS=1 XIAOAN_STAFF_HOURS=0:00-24:00 WECHAT_APP_ID=wx-live-test WECHAT_APP_SECRET=live-test-secret \
+	XIAOAN_LIVE_TESTS=1 XIAOAN_STAFF_HOURS=0:00-24:00 XIAOAN_HANDOVER_WAIT_LIMIT=1分钟 WECHAT_APP_ID=wx-live-test WECHAT_APP_SECRET=live-test-secret \
 	  WECHAT_API_BASE=http://127.0.0.1:18931 $(LIVE_PORTS) $(BIN)/python -m ops.local -- bash -c \
 	  '$(BIN)/pytest -q tests/live && $(BIN)/python bench/load_test.py --conversations 10 --turns 5 --json-out results/load_short.json'
 

@@ -13,7 +13,9 @@ conversation is paused: Rasa then stores the user's messages without
 predicting anything (``ConversationPaused``), so the bot is silent until staff
 hand it back or close it in the console. Nobody on duty: the user hears so,
 with the ticket number and when a person will look, the conversation waits in
-the queue, and the bot goes on helping meanwhile. Every hand-over asks for a
+the queue, and the bot goes on helping meanwhile. The queue entry records which (``told``): a
+paused conversation left unclaimed too long, or at the end of the staff hours, is told so and handed
+back to the bot by the console's waiting rule (xiaoan/handover/waiting.py). Every hand-over asks for a
 ticket: one is written (silently, under the message's request key) if the case
 has none (actions/cases.py, which the ticket action uses too); when that write
 fails the user hears that no ticket number exists yet, and the queue entry (the
@@ -84,20 +86,24 @@ async def _may_join(tracker: Tracker) -> bool:
     return not limited
 
 
-async def _enqueue(tracker: Tracker, reason: str, ticket_id: Optional[str]) -> Tuple[int, bool]:
-    """(how many wait before it, someone on duty); QueueLimited over the hourly limits."""
+async def _enqueue(tracker: Tracker, reason: str, ticket_id: Optional[str],
+                   told: Optional[str] = None) -> Tuple[int, int, bool]:
+    """(the hand-over's id, how many wait before it, someone on duty); QueueLimited over the hourly limits.
+    `told`: what a new entry's user has heard (``quiet``: nothing; the waiting rule leaves it alone)."""
     if not await _may_join(tracker):
         raise QueueLimited()
-    _, ahead = await in_worker_thread(get_store().enqueue, tracker.sender_id, _channel(tracker), reason,
-                                      ticket_id, tracker.get_slot("symptom"))
-    return ahead, await in_worker_thread(on_duty)
+    entry, ahead = await in_worker_thread(get_store().enqueue, tracker.sender_id, _channel(tracker), reason,
+                                          ticket_id, tracker.get_slot("symptom"), None, told)
+    return entry.id, ahead, await in_worker_thread(on_duty)
 
 
 async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> List[EventType]:
     """Queue the conversation with its reason and tell the user who and when; pause it if someone is on duty."""
     ticket_id, events = await ticket_for_handover(tracker)
     try:
-        ahead, staffed = await _enqueue(tracker, reason, ticket_id)
+        entry_id, ahead, staffed = await _enqueue(tracker, reason, ticket_id)
+        # paused for a person: the waiting rule watches it (told None); nobody on duty: told so just now
+        await in_worker_thread(get_store().set_told, entry_id, None if staffed else "nobody_on_duty")
     except QueueLimited:
         dispatcher.utter_message(response=limits.HANDOVER_LIMITED)
         return events
@@ -131,7 +137,7 @@ async def queue_quietly(dispatcher: CollectingDispatcher, tracker: Tracker, reas
     bot's advice stands, it keeps answering and offers a ticket (one written later joins the queue
     entry); the user hears from a person when one claims the conversation."""
     try:
-        await _enqueue(tracker, reason, tracker.get_slot(TICKET_SLOT))
+        await _enqueue(tracker, reason, tracker.get_slot(TICKET_SLOT), told="quiet")
     except QueueLimited:  # the warning has been given; a flood of reports stays out of the queue
         pass
     except Exception:  # noqa: BLE001 - the warning has been given; the queue is the extra

@@ -29,6 +29,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
+import channels.rest_pull as rest_pull
 from channels.staff_notices import rest_messages
 from xiaoan import content
 from xiaoan.handover.store import get_store
@@ -107,6 +108,11 @@ class RestInput(RasaRestInput):
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @webhook.route("/replies", methods=["POST"])
+        async def replies(request: Request) -> HTTPResponse:
+            """What staff wrote, waited for without a user message (channels/rest_pull.py)."""
+            return await rest_pull.pull(request)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> Union[ResponseStream, HTTPResponse]:

@@ -43,6 +43,7 @@ In ``credentials.yml``::
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
@@ -61,7 +62,8 @@ from sanic.response import HTTPResponse
 import engineio
 from socketio import AsyncServer
 
-from channels.staff import deliver_pending_to_session, session_holders
+from channels.staff import deliver_pending_to_session, session_holders, shares_rooms
+from xiaoan.handover.store import get_store
 from channels.webchat_format import WebChatOutput
 import xiaoan.runtime.limits as limits
 
@@ -113,6 +115,22 @@ async def enter_room(sio: AsyncServer, sid: Text, room: Text, namespace: Optiona
     result = sio.enter_room(sid, room, namespace=namespace)
     if inspect.isawaitable(result):
         await result
+
+
+async def note_presence(sio: AsyncServer, sid: Text, session_id: Optional[Text]) -> None:
+    """With rooms shared by several servers, which sessions have a socket is kept in the shared store
+    (xiaoan/handover/presence.py), so a staff reply for a closed page waits for its reconnect, on
+    whichever server. One server sees its own rooms: nothing is written."""
+    if not shares_rooms(sio):
+        return
+    store = get_store()
+    try:
+        if session_id is None:
+            await asyncio.to_thread(store.leave, sid)
+        else:
+            await asyncio.to_thread(store.arrive, sid, session_id)
+    except Exception:  # noqa: BLE001 - the store is down: staff replies are then emitted as before
+        logger.exception("socket.io: the session's presence could not be written")
 
 
 def client_manager() -> Dict[str, Any]:
@@ -287,8 +305,10 @@ class SocketIOInput(RasaSocketIOInput):
 
         @sio.on("disconnect", namespace=self.namespace)
         async def disconnect(sid: Text, *_: Any) -> None:
-            self.sessions.pop(sid, None)  # socket.io takes the socket out of its rooms itself
+            had_session = self.sessions.pop(sid, None)  # socket.io takes the socket out of its rooms itself
             self.addresses.pop(sid, None)
+            if had_session is not None:
+                await note_presence(sio, sid, None)
             logger.debug(f"User {sid} disconnected from socketIO endpoint.")
 
         @sio.on("session_request", namespace=self.namespace)
@@ -303,6 +323,8 @@ class SocketIOInput(RasaSocketIOInput):
                         await result
                 self.sessions[sid] = session_id
                 await enter_room(sio, sid, session_id, self.namespace)
+                # before the page hears it is confirmed: a reply written from then on is emitted, not kept
+                await note_presence(sio, sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
             logger.debug(f"User {sid} joined session {session_id}.")
             if self.session_persistence:  # what staff wrote while the page was closed (channels/staff.py)

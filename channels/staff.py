@@ -17,12 +17,15 @@ last wrote on:
 
 * **socketio**: emitted to the session's room (the page marks it as from a
   person through rasa-webchat's ``metadata.customCss``); nobody in the room
-  (the page is closed): ``pending``, sent when the session reconnects
-  (channels/socketio.py);
+  (the page is closed): ``pending``, sent when the session reconnects, on any
+  server (channels/socketio.py). With several servers the rooms are shared
+  through Redis and who is present through the store (``ho_presence``);
 * **wechat**: the customer-service API, inside WeChat's 48 hours after the
   user's last message; outside them (or WeChat's 45015) ``window_closed``: the
-  message stays on the ticket and the console says so;
-* **rest** (and anything else): ``pending``; the answer to the user's next
+  message stays on the ticket, the console says so, and the user's next
+  message, which opens the window again, takes it (`wechat_waiting`);
+* **rest** (and anything else): ``pending``; a client waiting on the pull door
+  gets it at once (channels/rest_pull.py), else the answer to the user's next
   message carries it (channels/rest.py).
 
 Each message's outcome is written to the shared store (``ho_messages``) and
@@ -48,7 +51,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.staff_notices import marked_for_wechat
+import channels.rest_pull as rest_pull
+from channels.staff_notices import marked_for_wechat, wechat_texts
+from channels.webchat_format import as_markdown
 from xiaoan.handover.store import get_store
 
 logger = logging.getLogger(__name__)
@@ -160,7 +165,22 @@ class StaffInput(InputChannel):
             status, detail = await self._deliver(request, tracker, channel, message)
             await asyncio.to_thread(get_store().set_status, message["id"], status, detail)
             outcomes.append({"id": message["id"], "status": status, "detail": detail})
+        if any(o["status"] == "pending" for o in outcomes):
+            rest_pull.wake(conversation_id)  # a REST client waiting on this server gets it now
+            if channel == "socketio":
+                await self._reconnected_meanwhile(request, conversation_id)
         return {"paused": tracker.is_paused(), "channel": channel, "messages": outcomes}
+
+    async def _reconnected_meanwhile(self, request: Request, session_id: str) -> None:
+        """A page that reconnected (on any server) between the presence check and the pending mark took
+        nothing: if it is present now, its messages go to it now (taken once, whoever takes them)."""
+        channels = {c.name(): c for c in getattr(request.app.ctx, "input_channels", None) or []}
+        socket_channel = channels.get("socketio")
+        sio = getattr(socket_channel, "sio", None)
+        if sio is None or session_present(sio, session_id, socket_channel.namespace) is not None:
+            return  # one server sees its own rooms exactly: the check was not racing another server
+        if await asyncio.to_thread(get_store().present, session_id):
+            await deliver_pending_to_session(socket_channel, session_id)
 
     async def _deliver(self, request: Request, tracker: DialogueStateTracker, channel: Optional[str],
                        message: Dict[str, Any]) -> "tuple[str, Optional[str]]":
@@ -173,7 +193,8 @@ class StaffInput(InputChannel):
 
 
 def _socket_payload(message: Dict[str, Any]) -> Dict[str, Any]:
-    payload: Dict[str, Any] = {"text": message.get("text") or ""}
+    # Staff type plain text; the widget renders Markdown: shown as typed, line by line (channels/webchat_format.py)
+    payload: Dict[str, Any] = {"text": as_markdown(message.get("text") or "")}
     if message.get("from") == "staff":
         payload["metadata"] = {"customCss": STAFF_CSS, "from": "staff", "staff_id": message.get("staff_id")}
     return payload
@@ -187,10 +208,14 @@ def session_holders(sio: Any, room: str, namespace: Optional[str]) -> set:
 def session_present(sio: Any, room: str, namespace: Optional[str]) -> Optional[bool]:
     """Whether a socket is in the session's room on this server; None when a message queue spreads rooms
     over several servers (this server cannot see the others' rooms)."""
-    manager = sio.manager
-    if type(manager).__name__ not in ("AsyncManager", "Manager"):
+    if shares_rooms(sio):
         return None
-    return bool((manager.rooms.get(namespace or "/") or {}).get(room))
+    return bool((sio.manager.rooms.get(namespace or "/") or {}).get(room))
+
+
+def shares_rooms(sio: Any) -> bool:
+    """Whether rooms are spread over several servers (a message queue): then presence is the shared store's."""
+    return type(sio.manager).__name__ not in ("AsyncManager", "Manager")
 
 
 async def emit_to_session(channel: Any, session_id: str, message: Dict[str, Any]) -> "tuple[str, Optional[str]]":
@@ -198,6 +223,9 @@ async def emit_to_session(channel: Any, session_id: str, message: Dict[str, Any]
     if sio is None:
         return "pending", "next_connect"
     present = session_present(sio, session_id, channel.namespace)
+    if present is None:  # several servers: is a socket of this session on any of them (ho_presence)?
+        if not await asyncio.to_thread(get_store().present, session_id):
+            return "pending", "next_connect"
     if present is False:
         return "pending", "next_connect"
     await sio.emit(channel.bot_message_evt, _socket_payload(message), room=session_id, namespace=channel.namespace)
@@ -205,7 +233,8 @@ async def emit_to_session(channel: Any, session_id: str, message: Dict[str, Any]
 
 
 async def deliver_pending_to_session(channel: Any, session_id: str) -> int:
-    """Messages staff wrote while the page was closed, sent when its session comes back."""
+    """Messages staff wrote while the page was closed, sent when its session comes back (on any server:
+    the store is shared), each once, oldest first."""
     try:
         waiting = await asyncio.to_thread(get_store().take_pending, session_id)
     except Exception:  # noqa: BLE001 - the store is down: they stay pending for the next time
@@ -217,6 +246,18 @@ async def deliver_pending_to_session(channel: Any, session_id: str) -> int:
         await channel.sio.emit(channel.bot_message_evt, _socket_payload(payload), room=session_id,
                                namespace=channel.namespace)
     return len(waiting)
+
+
+async def wechat_waiting(openid: str) -> List[str]:
+    """What staff wrote that has not reached this WeChat user (WeChat's 48-hour window was closed, or it is
+    pending): taken once, now that their message opened the window again, as the texts to send first."""
+    try:
+        waiting = await asyncio.to_thread(get_store().take_pending, openid, ("pending", "window_closed"),
+                                          "wechat_next_message")
+    except Exception:  # noqa: BLE001 - the store is down: they wait for the next message
+        logger.exception("wechat: waiting staff messages could not be read")
+        return []
+    return wechat_texts(waiting)
 
 
 async def send_on_wechat(channel: Any, tracker: DialogueStateTracker, message: Dict[str, Any]) -> "tuple[str, Optional[str]]":

@@ -54,6 +54,7 @@ from sanic.response import HTTPResponse
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.messages import BaseMessage
 
+from channels.staff import wechat_waiting
 from channels.wechat_delivery import DEFAULT_API_BASE, CustomerServiceClient
 from channels.wechat_format import (
     BUSY_TEXT,
@@ -399,6 +400,7 @@ class WeChatInput(InputChannel):
     async def _run_dialogue(self, inbound: Inbound, on_new_message: OnNewMessage) -> List[str]:
         """One Rasa turn; the bot's messages as texts, its buttons remembered."""
         collector = WeChatOutput()
+        staff: List[str] = []
         try:
             message = UserMessage(
                 inbound.text,
@@ -413,13 +415,16 @@ class WeChatInput(InputChannel):
             refusal = await limits.gate(message)
             if refusal is not None:
                 return [refusal.text]
+            # what staff wrote while the 48-hour window was closed (or pending): this message opened it
+            # again, so it goes first, in the order written, once (channels/staff.py)
+            staff = await wechat_waiting(inbound.sender_id)
             await on_new_message(message)
             turn = render_turn(collector.messages)
         except Exception:  # includes Rasa errors; CancelledError still propagates
             logger.exception("wechat: Rasa failed to handle a message")
             turn = RenderedTurn(texts=[BUSY_TEXT])
         self.choices.remember(inbound.sender_id, turn.choices)
-        return turn.texts
+        return [*staff, *turn.texts]
 
     def _spawn(self, coroutine: Awaitable[Any]) -> None:
         """Keeps a strong reference: asyncio only holds background tasks weakly."""

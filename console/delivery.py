@@ -19,6 +19,7 @@ from xiaoan.handover.queue import Handover
 logger = logging.getLogger("console")
 
 RETRY_EVERY_S = 5.0
+RESUMING = ("handed_back", "closed", "waited_long", "hours_over")  # kinds that give the bot the conversation back
 RETRY_FOR_S = 3600.0
 
 
@@ -99,7 +100,7 @@ class Delivery:
     async def resend(self, message: Dict[str, Any]) -> Dict[str, Any]:
         kind = message["kind"]
         return await self.push(message["conversation_id"], message["id"], kind, message["text"], message["staff_no"],
-                               pause=kind in ("staff", "joined"), resume=kind in ("handed_back", "closed"),
+                               pause=kind in ("staff", "joined"), resume=kind in RESUMING,
                                channel=message["channel"])
 
     async def retry_loop(self) -> None:

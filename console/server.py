@@ -42,11 +42,12 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 from aiohttp import web
 
 from console.delivery import Delivery, RasaLink, rasa_token
+from console.waiting import WaitingRule
 from console.transcripts import SCENARIOS, Transcripts, dashboard, nlu_yaml, stories_yaml, tracker_store_url
 from xiaoan import clock
 from xiaoan.addresses import addresses_named, client_address
 from xiaoan.handover import passwords
-from xiaoan.handover.queue import Handover
+from xiaoan.handover.queue import URGENT_REASONS, Handover, staff_order
 from xiaoan.handover.sessions import SESSION_ABSOLUTE_S, Session
 from xiaoan.handover.staff import ADDRESS_LOCK_S, LOCK_S
 from xiaoan.handover.store import HandoverStore, get_store
@@ -133,6 +134,7 @@ class Console:
         self.transcripts = transcripts
         self.rasa = rasa
         self.delivery = Delivery(store, rasa)
+        self.waiting_rule = WaitingRule(store, self.delivery)
         self.secure_cookie = cookie_is_secure()
         self.proxies = trusted_proxies()
         if not self.secure_cookie and listen_host().strip("[]").lower() not in LOOPBACK_HOSTS:
@@ -172,9 +174,11 @@ class Console:
 
     async def _start(self, _: web.Application) -> None:
         self.delivery.start()
+        self.waiting_rule.start()
         await in_thread(passwords.dummy_hash)  # made now, so the first unknown name takes no longer than others
 
     async def _stop(self, _: web.Application) -> None:
+        await self.waiting_rule.stop()
         await self.delivery.stop()
 
     @web.middleware
@@ -263,15 +267,23 @@ class Console:
 
     @staticmethod
     def _queue_item(handover: Handover, now: float, numbers: Dict[int, str]) -> Dict[str, Any]:
+        """An entry as the page shows it: every time in it is the server's, on the China clock (the wait so
+        far in seconds, when the user was told about the wait), so the page reads no browser clock."""
         return {"conversation_id": handover.conversation_id, "channel": handover.channel, "reason": handover.reason,
                 "waiting_s": round(now - handover.queued_at, 1), "ticket": handover.ticket_id,
                 "scenario": handover.scenario, "status": handover.status,
-                "claimed_by": numbers.get(handover.claimed_by) if handover.claimed_by else None}
+                "claimed_by": numbers.get(handover.claimed_by) if handover.claimed_by else None,
+                "urgent": handover.reason in URGENT_REASONS, "told": handover.told,
+                "told_at": clock.for_people(handover.told_at) if handover.told and handover.told_at else None,
+                "queued_at": clock.for_people(handover.queued_at)}
 
     async def queue(self, _: web.Request) -> web.Response:
+        """The waiting conversations, oldest first (contract §7); `rank` is the order staff take them in
+        (scam reports first, then by age: xiaoan.handover.queue.staff_order), which the page shows."""
         waiting, numbers = await in_thread(self.store.waiting), await in_thread(self.store.staff_numbers)
         now = clock.timestamp()
-        return web.json_response([self._queue_item(h, now, numbers) for h in waiting])
+        ranks = {h.id: rank for rank, h in enumerate(staff_order(waiting), start=1)}
+        return web.json_response([{**self._queue_item(h, now, numbers), "rank": ranks[h.id]} for h in waiting])
 
     async def mine(self, request: web.Request) -> web.Response:
         session: Session = request["session"]

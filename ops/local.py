@@ -108,12 +108,14 @@ class LocalSet:
 
     def handover_env(self) -> dict:
         """The shared hand-over store (queue, staff, sessions), the same for every process (xiaoan/handover);
-        the staff hours may be overridden (XIAOAN_STAFF_HOURS)."""
+        the staff hours and the waiting rule's limit may be overridden (XIAOAN_STAFF_HOURS,
+        XIAOAN_HANDOVER_WAIT_LIMIT: a test set-up's)."""
         url = os.environ.get("XIAOAN_HANDOVER_URL") or (
             f"sqlite:///{self.var / 'backoffice.db'}" if self.own_folder else "")
         env = {"XIAOAN_HANDOVER_URL": url} if url else {}
-        if os.environ.get("XIAOAN_STAFF_HOURS"):
-            env["XIAOAN_STAFF_HOURS"] = os.environ["XIAOAN_STAFF_HOURS"]
+        for name in ("XIAOAN_STAFF_HOURS", "XIAOAN_HANDOVER_WAIT_LIMIT"):
+            if os.environ.get(name):
+                env[name] = os.environ[name]
         return env
 
     def identity_env(self) -> dict:

@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, insert
 from console.delivery import RasaLink
 from console.server import COOKIE, Console
 from console.transcripts import Transcripts, _metadata, events
+from xiaoan import clock
 from xiaoan.handover import passwords
 from xiaoan.handover.sessions import SESSION_IDLE_S
 from xiaoan.handover.staff import LOCK_AFTER_FAILURES
@@ -341,3 +342,23 @@ def test_session_cookie_is_http_only_and_strict(stores):
 
 
 __all__: Optional[List[str]] = None
+
+
+@run
+async def test_the_queue_ranks_scam_reports_first_then_by_age_and_says_what_the_user_was_told(client, store, route):
+    """Contract §7's order stays (oldest first); `rank` is the order to take them in, the wait and the times
+    are the server's own, on the China clock."""
+    await sign_in(client, "li")
+    queued = store.active("user-1").queued_at
+    store.enqueue("chat-2", "socketio", "not_understood", None, None, now=queued + 5)
+    store.enqueue("scam-3", "wechat", "fraud_report", None, None, now=queued + 10)
+    store.tell(store.active("chat-2").id, "waited_long", now=queued + 20)
+    with clock.fixed(queued + 70):
+        queue = await (await client.get("/api/queue")).json()
+    assert [q["conversation_id"] for q in queue] == ["user-1", "chat-2", "scam-3"]  # oldest first, as before
+    assert {q["conversation_id"]: q["rank"] for q in queue} == {"scam-3": 1, "user-1": 2, "chat-2": 3}
+    assert [q["waiting_s"] for q in queue] == [70.0, 65.0, 60.0]
+    assert [q["urgent"] for q in queue] == [False, False, True]
+    told = queue[1]
+    assert told["told"] == "waited_long" and told["told_at"] == clock.for_people(queued + 20)
+    assert queue[0]["told"] is None and queue[0]["told_at"] is None

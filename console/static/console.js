@@ -15,7 +15,11 @@
       sending: "发送中", delivered: "已送达", pending: "待送达：用户下次发消息或重新打开页面时送达",
       window_closed: "未送达：超出微信48小时客服消息窗口，已保存在工单上", not_delivered: "未送达：服务暂时不可用，正在自动重试",
     },
-    kind: { staff: "回复", joined: "接入通知", handed_back: "转回通知", closed: "结案通知" },
+    kind: { staff: "回复", joined: "接入通知", handed_back: "转回通知", closed: "结案通知",
+            waited_long: "等待超时通知（小安已接回）", hours_over: "下班通知（小安已接回）" },
+    // What the user was last told about the wait (the queue entry's `told`, xiaoan/handover/waiting.py).
+    told: { nobody_on_duty: "已告知无人值班，小安继续服务", quiet: "举报后未打扰用户，小安继续服务",
+            waited_long: "等待超时，已告知排队情况，小安已接回", hours_over: "人工服务时间已结束，已告知，小安已接回" },
     from: { user: "用户", bot: "小安", staff: "人工客服" },
     slot: {
       symptom: "问题", amount: "金额", card_tail: "卡号后四位", terminal_id: "终端号", reference_number: "参考号",
@@ -117,6 +121,7 @@
       node.hidden = me.role !== "supervisor";
     });
     openQueue();
+    watchQueue();
   }
 
   $("login-form").addEventListener("submit", function (event) {
@@ -153,11 +158,14 @@
   // ---------------------------------------------------------------- queue
 
   function queueRow(item, withClaim) {
-    var row = el("tr");
+    var row = el("tr", null, item.urgent ? "urgent" : null);
     row.appendChild(el("td", item.conversation_id, "mono"));
     row.appendChild(el("td", label("channel", item.channel)));
     row.appendChild(el("td", label("scenario", item.scenario)));
-    row.appendChild(el("td", label("reason", item.reason)));
+    var reason = el("td", label("reason", item.reason));
+    if (item.told && withClaim) reason.appendChild(el("div", label("told", item.told) + "（" + item.told_at + "）", "told"));
+    row.appendChild(reason);
+    // the wait as the server counted it on the China clock at its last answer: no browser clock is read
     if (withClaim) row.appendChild(el("td", duration(item.waiting_s)));
     row.appendChild(el("td", item.ticket || "—", "mono"));
     var cell = el("td");
@@ -172,13 +180,83 @@
     return row;
   }
 
+  // ---------------------------------------------------------------- new conversations announced
+  // The queue is watched on every view: a conversation not seen before puts "(N)" in the tab's title
+  // until the queue is looked at, and, if this console asked for it (off by default, kept in this
+  // browser), a short tone. The first answer after sign-in announces nothing: those were already there.
+  var BASE_TITLE = document.title;
+  var watch = { seen: null, unseen: 0, timer: null };
+  var SOUND_KEY = "xiaoan.console.sound";
+
+  function soundWanted() {
+    try { return window.localStorage.getItem(SOUND_KEY) === "on"; } catch (e) { return false; }
+  }
+
+  function chime() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    try {
+      var audio = watch.audio || (watch.audio = new Context());
+      var tone = audio.createOscillator();
+      var gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.value = 0.08;
+      tone.connect(gain);
+      gain.connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.25);
+    } catch (e) { /* no sound device: the title still says it */ }
+  }
+
+  function showUnseen() {
+    document.title = watch.unseen > 0 ? "(" + watch.unseen + ") " + BASE_TITLE : BASE_TITLE;
+    $("queue-badge").textContent = watch.unseen > 0 ? String(watch.unseen) : "";
+    $("queue-badge").hidden = watch.unseen === 0;
+  }
+
+  function noticeQueue(items) {
+    var ids = items.map(function (item) { return item.conversation_id; });
+    if (watch.seen === null) {
+      watch.seen = {};
+    } else {
+      var fresh = ids.filter(function (id) { return !watch.seen[id]; });
+      if (fresh.length) {
+        watch.unseen += fresh.length;
+        if (soundWanted()) chime();
+      }
+    }
+    ids.forEach(function (id) { watch.seen[id] = true; });
+    if (state.view === "queue" && document.visibilityState !== "hidden") watch.unseen = 0;
+    showUnseen();
+  }
+
+  function watchQueue() {
+    if (watch.timer) return;
+    watch.timer = setInterval(function () {
+      if (!state.me || state.view === "queue") return;  // the queue view's own refresh notices
+      api("GET", "/api/queue").then(function (r) { if (r.status === 200) noticeQueue(r.data); });
+    }, 5000);
+  }
+
+  $("sound").checked = soundWanted();
+  $("sound").addEventListener("change", function (event) {
+    try { window.localStorage.setItem(SOUND_KEY, event.target.checked ? "on" : "off"); } catch (e) { /* private mode */ }
+    if (event.target.checked) chime();  // a click lets the browser play it, and the agent hears what it is
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (state.view === "queue" && document.visibilityState === "visible") { watch.unseen = 0; showUnseen(); }
+  });
+
   function refreshQueue() {
     api("GET", "/api/queue").then(function (r) {
       if (r.status !== 200) return;
       var rows = $("queue-rows");
       clear(rows);
-      r.data.forEach(function (item) { rows.appendChild(queueRow(item, true)); });
+      // the order to take them in, as the server ranks it: scam reports first, then the longest wait
+      r.data.slice().sort(function (a, b) { return a.rank - b.rank; })
+        .forEach(function (item) { rows.appendChild(queueRow(item, true)); });
       $("queue-empty").hidden = r.data.length > 0;
+      noticeQueue(r.data);
     });
     api("GET", "/api/mine").then(function (r) {
       if (r.status !== 200) return;

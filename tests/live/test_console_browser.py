@@ -3,7 +3,8 @@
 The customer reports a failure (with a full card number, which must never show) and asks for a person;
 the agent signs in, finds the conversation in the queue, claims it, reads the masked transcript and
 replies; the customer sees the reply marked as from a person; the agent hands back; the bot answers the
-customer's next message. A supervisor opens the review and the dashboard. Screenshots of the console
+customer's next message. A supervisor opens the review and the dashboard, and sees a conversation queued
+meanwhile announced in the tab's title and on the queue's button. Screenshots of the console
 (queue, conversation, review, dashboard) and of the chat page go to docs/img/ for the README.
 
 Debian's chromium (--no-sandbox), never `playwright install`; run by `make test-live` against
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.live.test_handover import PASSWORD, make_staff
+from tests.clients import rest_say
+from tests.live.test_handover import PASSWORD, RASA_URL, make_staff
 from tests.live.test_webchat import (  # noqa: F401 - the browser fixtures are used by name
     BOT, BOT_TIMEOUT_MS, BROWSER_ZONE, DESKTOP, INPUT, USER, _page_url, _session_id, _settle, browser,
 )
@@ -127,6 +129,19 @@ def test_customer_and_agent_in_two_browsers(browser) -> None:  # noqa: F811
     supervisor.locator("#dash-cards .stat").first.wait_for(timeout=30_000)
     supervisor.locator("#chart-days svg").wait_for(timeout=15_000)
     supervisor.screenshot(path=str(IMAGES / "console_dashboard.png"), full_page=True)
+
+    # issue 23: a conversation queued while this console shows another view is announced in the tab's title
+    # and on the queue's button, until the queue is looked at; the tone is off unless asked for
+    base_title = supervisor.title()
+    assert supervisor.locator("#sound").is_checked() is False
+    sender = f"live-badge-{os.urandom(4).hex()}"
+    rest_say(RASA_URL, sender, "转人工")
+    supervisor.wait_for_function("(t) => document.title === '(1) ' + t", arg=base_title, timeout=30_000)
+    assert supervisor.locator("#queue-badge").inner_text() == "1"
+    supervisor.locator("button[data-view=queue]").click()
+    supervisor.locator("#queue-rows tr", has_text=sender).wait_for(timeout=15_000)
+    supervisor.wait_for_function("(t) => document.title === t", arg=base_title, timeout=15_000)
+    assert supervisor.locator("#queue-badge").is_hidden()
     assert errors == []
     for context in (customer_context, agent_context, supervisor_context):
         context.close()

@@ -497,6 +497,65 @@ def test_a_staff_reply_reaches_the_user_whichever_server_holds_the_conversation(
     store.dispose()
 
 
+def test_a_reply_written_while_the_page_is_closed_reaches_it_on_the_other_server_once(stack: ScaleStack) -> None:
+    """Issue 23: the page's socket on one server hangs up; the staff reply, written on the other server, is
+    not emitted into an empty room (the servers share who is present, ho_presence) but waits; the page
+    reconnects to that other server and gets it, once."""
+    import asyncio
+    import urllib.request
+
+    from ops.scale import postgres_url
+    from tests.clients import WebchatClient
+    from xiaoan.handover.store import HandoverStore
+
+    for port in RASA_PORTS:
+        assert wait_for(lambda: ready(port), 180, 1), f"Rasa :{port} not ready"
+    store = HandoverStore(postgres_url())
+    member = store.create_staff(f"scale-{uuid.uuid4().hex[:6]}", "agent", "scale-test-password")
+    store.open_session(member)
+    first, second = (f"http://127.0.0.1:{port}" for port in RASA_PORTS)
+
+    def act(base: str, body: Dict[str, Any]) -> Dict[str, Any]:
+        request = urllib.request.Request(f"{base}/webhooks/staff/act", json.dumps(body).encode(),
+                                         {"Content-Type": "application/json", "Authorization": f"Bearer {stack.auth_token}"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return json.loads(answer.read())
+
+    async def page() -> None:
+        client = WebchatClient()
+        session = await client.connect(first, uuid.uuid4().hex)
+        await client.say(session, "你好", {"message_id": f"web-{uuid.uuid4().hex}"})
+        await client.next_reply(60)
+        assert store.present(session)  # the first server wrote that the page is there
+        await client.close()  # the page is closed (a phone in a tunnel, a tab shut)
+        assert wait_for(lambda: not store.present(session), 20, 0.2), "the first server never saw it go"
+        message_id = store.add_message(session, None, member.staff_no, "staff", "您关掉页面时写的回复", "socketio")
+        outcome = await asyncio.to_thread(act, second, {
+            "conversation_id": session, "pause": True, "channel": "socketio",
+            "messages": [{"id": message_id, "text": "您关掉页面时写的回复", "from": "staff", "staff_id": member.staff_no}]})
+        assert outcome["messages"][0]["status"] == "pending", outcome  # not emitted into an empty room
+        back = WebchatClient()
+        try:
+            await back.connect(second, session)  # the page comes back, on the other server
+            reply = await back.next_reply(20)
+            assert reply["text"] == "您关掉页面时写的回复" and reply["metadata"]["from"] == "staff"
+            with pytest.raises(asyncio.TimeoutError):
+                await back.next_reply(3)  # once
+        finally:
+            await back.close()
+        again = WebchatClient()
+        try:
+            await again.connect(first, session)  # and a later reconnect, elsewhere, gets nothing twice
+            with pytest.raises(asyncio.TimeoutError):
+                await again.next_reply(3)
+        finally:
+            await again.close()
+        assert store.message(message_id)["status"] == "delivered"
+
+    asyncio.run(page())
+    store.dispose()
+
+
 def test_stopping_leaves_nothing(stack: ScaleStack) -> None:
     """Last in this module: the stop every Ctrl-C of `make scale` runs (ops/supervisor_run.py)."""
     assert stack.supervisor is not None

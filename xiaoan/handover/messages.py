@@ -1,5 +1,11 @@
 """What staff (or the console's notices) said to a user, and what became of it: sending →
-delivered | pending (the user's next message or reconnection takes it) | window_closed | not_delivered."""
+delivered | pending (the user's next message, reconnection or pull takes it) | window_closed (WeChat's
+next message takes it) | not_delivered.
+
+Taking waiting messages is the per-message check of every channel: one SELECT on the
+(conversation_id, status) index, nothing more when nothing waits; each message found is then won by
+exactly one caller (a conditional UPDATE), whichever server or channel asks, so a message is delivered
+once and in the order it was written."""
 from __future__ import annotations
 
 import secrets
@@ -50,18 +56,20 @@ class StaffMessages(HandoverTables):
                 messages.c.created_at >= since)).order_by(messages.c.created_at)).mappings().all()
         return [dict(r) for r in rows]
 
-    def take_pending(self, conversation_id: str) -> List[Dict[str, Any]]:
-        """The messages waiting for this user, each taken by exactly one caller (marked delivered)."""
+    def take_pending(self, conversation_id: str, statuses: Sequence[str] = ("pending",),
+                     detail: str = "next_reply") -> List[Dict[str, Any]]:
+        """The messages waiting for this user (in `statuses`), oldest first, each taken by exactly one caller
+        (marked delivered, with `detail` saying how)."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(messages).where(and_(messages.c.conversation_id == conversation_id,
-                                                            messages.c.status == "pending"))
+                                                            messages.c.status.in_(list(statuses))))
                                 .order_by(messages.c.created_at)).mappings().all()
         taken = []
         for row in rows:
             with self.engine.begin() as conn:
                 won = conn.execute(update(messages).where(and_(messages.c.id == row["id"],
-                                                               messages.c.status == "pending"))
-                                   .values(status="delivered", delivered_at=time.time(), detail="next_reply")).rowcount
+                                                               messages.c.status == row["status"]))
+                                   .values(status="delivered", delivered_at=time.time(), detail=detail)).rowcount
             if won == 1:
                 taken.append(dict(row))
         return taken

@@ -1,17 +1,25 @@
 """The queue of conversations waiting for a person: one ``ho_handovers`` row per hand-over,
-waiting → claimed → handed_back | closed. A claim is one conditional UPDATE: one agent wins."""
+waiting → claimed → handed_back | closed. A claim is one conditional UPDATE: one agent wins.
+
+``told`` is what the user last heard about the wait: ``nobody_on_duty`` (said when queued, the bot kept
+helping), ``quiet`` (a fraud report queued without a word), or the waiting rule's ``waited_long`` and
+``hours_over`` (xiaoan/handover/waiting.py). Telling is a conditional UPDATE too: however many consoles
+run the rule, the user hears each notice once."""
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
+from xiaoan import clock
 from xiaoan.handover.tables import HandoverTables, handovers
-from xiaoan.names import HANDOVER_REASONS
+from xiaoan.names import FRAUD_REPORT, HANDOVER_REASONS
 
 ACTIVE = ("waiting", "claimed")
+# what may be told after what: the waiting rule speaks only where the user was told to wait for a person
+TELL_AFTER = {"waited_long": (None,), "hours_over": (None, "waited_long")}
 
 
 @dataclass(frozen=True)
@@ -28,18 +36,29 @@ class Handover:
     claimed_at: Optional[float]
     ended_at: Optional[float]
     note: Optional[str]
+    told: Optional[str] = None
+    told_at: Optional[float] = None
 
     def as_json(self) -> Dict[str, Any]:
         return dict(self.__dict__)
+
+
+URGENT_REASONS = (FRAUD_REPORT,)  # a scam report may be money leaving right now: it goes first
+
+
+def staff_order(entries: Sequence[Handover]) -> List[Handover]:
+    """The order staff take conversations in: scam reports first, then by how long each has waited."""
+    return sorted(entries, key=lambda e: (e.reason not in URGENT_REASONS, e.queued_at, e.id))
 
 
 class HandoverQueue(HandoverTables):
     """``ho_handovers``."""
 
     def enqueue(self, conversation_id: str, channel: Optional[str], reason: str, ticket_id: Optional[str],
-                scenario: Optional[str], now: Optional[float] = None) -> Tuple[Handover, int]:
+                scenario: Optional[str], now: Optional[float] = None,
+                told: Optional[str] = None) -> Tuple[Handover, int]:
         """(the conversation's active hand-over, how many wait before it). Queued once: asking again
-        keeps its place (and fills in a ticket it lacked)."""
+        keeps its place (and fills in a ticket it lacked); `told` is written for a new entry only."""
         if reason not in HANDOVER_REASONS:
             raise ValueError(f"reason must be one of {HANDOVER_REASONS}")
         now = time.time() if now is None else now
@@ -48,16 +67,37 @@ class HandoverQueue(HandoverTables):
             with self.engine.begin() as conn:
                 conn.execute(insert(handovers).values(
                     conversation_id=conversation_id, channel=channel, reason=reason, ticket_id=ticket_id,
-                    scenario=scenario, status="waiting", queued_at=now))
+                    scenario=scenario, status="waiting", queued_at=now, told=told, told_at=now if told else None))
         elif ticket_id and not existing.ticket_id:
             with self.engine.begin() as conn:
                 conn.execute(update(handovers).where(handovers.c.id == existing.id).values(ticket_id=ticket_id))
         current = self.active(conversation_id)
         assert current is not None
+        return current, self.ahead_of(current)
+
+    def ahead_of(self, handover: Handover) -> int:
+        """How many conversations wait before this one (queued earlier, not yet claimed)."""
         with self.engine.connect() as conn:
-            ahead = conn.execute(select(func.count()).select_from(handovers).where(and_(
-                handovers.c.status == "waiting", handovers.c.queued_at < current.queued_at))).scalar_one()
-        return current, int(ahead)
+            return int(conn.execute(select(func.count()).select_from(handovers).where(and_(
+                handovers.c.status == "waiting", handovers.c.queued_at < handover.queued_at))).scalar_one())
+
+    def set_told(self, handover_id: int, told: Optional[str], now: Optional[float] = None) -> None:
+        """What the hand-over action just told the user, and when: None when it paused the conversation for a
+        person (the waiting rule then counts the wait from now: asking again after a notice starts a new
+        wait), ``nobody_on_duty`` when the bot kept helping."""
+        with self.engine.begin() as conn:
+            conn.execute(update(handovers).where(handovers.c.id == handover_id).values(
+                told=told, told_at=clock.timestamp() if now is None else now))
+
+    def tell(self, handover_id: int, kind: str, now: Optional[float] = None) -> bool:
+        """Win the right to tell the user `kind` (waited_long | hours_over): True for exactly one caller, and
+        only while the conversation still waits unclaimed and has not heard it (TELL_AFTER)."""
+        before = TELL_AFTER[kind]
+        allowed = [handovers.c.told.is_(None)] + [handovers.c.told == t for t in before if t is not None]
+        with self.engine.begin() as conn:
+            return conn.execute(update(handovers).where(and_(
+                handovers.c.id == handover_id, handovers.c.status == "waiting", or_(*allowed)))
+                .values(told=kind, told_at=clock.timestamp() if now is None else now)).rowcount == 1
 
     def attach_ticket(self, conversation_id: str, ticket_id: str) -> None:
         with self.engine.begin() as conn:

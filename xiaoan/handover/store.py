@@ -1,5 +1,5 @@
 """The hand-over store one process uses: the rooms (staff.py, sessions.py, queue.py, messages.py,
-labels.py) on one engine, at the URL the environment names.
+labels.py, presence.py) on one engine, at the URL the environment names.
 
 `HandoverStore` is only their composition: each room is its own class over the same tables
 (tables.py), and callers (the console, the Rasa server's staff channel, the action server) hold
@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from xiaoan.handover.labels import ReviewLabels
 from xiaoan.handover.messages import StaffMessages
+from xiaoan.handover.presence import SessionPresence
 from xiaoan.handover.queue import HandoverQueue
 from xiaoan.handover.sessions import StaffSessions
 from xiaoan.handover.staff import StaffAccounts
@@ -19,7 +20,7 @@ from xiaoan.handover.staff import StaffAccounts
 DEFAULT_URL = "sqlite:///var/backoffice.db"
 
 
-class HandoverStore(StaffAccounts, StaffSessions, HandoverQueue, StaffMessages, ReviewLabels):
+class HandoverStore(StaffAccounts, StaffSessions, HandoverQueue, StaffMessages, ReviewLabels, SessionPresence):
     """Every hand-over room on one engine (made on first use, never at import)."""
 
 

@@ -6,10 +6,16 @@
 * ``ho_sessions``: console sessions (only a hash of the cookie is stored), with their
   CSRF token, an absolute and an idle expiry;
 * ``ho_handovers``: one row per hand-over: conversation, channel, reason, ticket,
-  scenario, waiting → claimed → handed_back | closed, who, when, the closing note;
+  scenario, waiting → claimed → handed_back | closed, who, when, the closing note, and what the
+  user was last told about the wait (``told``: nobody_on_duty | quiet | waited_long | hours_over,
+  the waiting rule of xiaoan/handover/waiting.py, and ``told_at``);
 * ``ho_messages``: what staff (or the console's notices) said to a user and what
   became of it: sending → delivered | pending (the user's next message or
-  reconnection takes it) | window_closed (WeChat's 48 hours) | not_delivered;
+  reconnection takes it) | window_closed (WeChat's 48 hours; the user's next message takes it) |
+  not_delivered; looked up on every user message by (conversation, status), one indexed query;
+* ``ho_presence``: the chat page's sockets with a session, on any Rasa server (socket.io rooms
+  shared through Redis cannot be listed across servers), so a staff message for a closed page
+  waits for its reconnect instead of being emitted to nobody;
 * ``ho_labels``: review marks, a user message's right intent.
 
 The tables are one schema on one engine (`HandoverTables`); what each room does
@@ -20,7 +26,10 @@ only. Times are UNIX seconds (UTC).
 """
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, Float, Integer, MetaData, String, Table, Text
+import logging
+
+from sqlalchemy import Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, inspect
+from sqlalchemy.engine import Engine
 
 from xiaoan.sql_store import LazySQLStore
 
@@ -72,6 +81,8 @@ handovers = Table(
     Column("claimed_at", Float, nullable=True),
     Column("ended_at", Float, nullable=True),
     Column("note", Text, nullable=True),
+    Column("told", String(20), nullable=True),
+    Column("told_at", Float, nullable=True),
 )
 messages = Table(
     "ho_messages", metadata,
@@ -86,6 +97,13 @@ messages = Table(
     Column("detail", String(200), nullable=True),
     Column("created_at", Float, nullable=False),
     Column("delivered_at", Float, nullable=True),
+    Index("ix_ho_messages_waiting", "conversation_id", "status"),
+)
+presence = Table(
+    "ho_presence", metadata,
+    Column("sid", String(64), primary_key=True),
+    Column("session_id", String(255), nullable=False, index=True),
+    Column("since", Float, nullable=False),
 )
 labels = Table(
     "ho_labels", metadata,
@@ -99,7 +117,29 @@ labels = Table(
 )
 
 
+logger = logging.getLogger(__name__)
+ADDED_COLUMNS = {"ho_handovers": (("told", "VARCHAR(20)"), ("told_at", "FLOAT"))}
+
+
 class HandoverTables(LazySQLStore):
     """The hand-over tables on one engine, made on first use, never at import; each room adds its methods."""
 
     tables = metadata
+
+    def prepare(self, engine: Engine) -> None:
+        """A store made before a column or an index existed gets it (create_all only makes missing tables)."""
+        for table, columns in ADDED_COLUMNS.items():
+            for name, kind in columns:
+                if name in {c["name"] for c in inspect(engine).get_columns(table)}:
+                    continue
+                try:
+                    with engine.begin() as conn:
+                        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                except Exception:  # noqa: BLE001 - another process added it at the same moment
+                    if name not in {c["name"] for c in inspect(engine).get_columns(table)}:
+                        raise
+        for index in messages.indexes:
+            try:
+                index.create(engine, checkfirst=True)
+            except Exception:  # noqa: BLE001 - made by another process at the same moment
+                logger.debug("index %s exists", index.name)

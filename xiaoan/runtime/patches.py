@@ -324,7 +324,8 @@ PATCHES: Tuple[Patch, ...] = (
           "a staff message waits for the page's reconnect when nobody is in the session's room (channels/staff.py)",
           _expect_socketio_rooms),
     Patch("staff-route", "app.ctx.agent (lock_store, processor, tracker_store), DialogueStateTracker.update",
-          "staff messages appended under the conversation's lock and sent on the user's channel (channels/staff.py)",
+          "staff messages appended under the conversation's lock and sent on the user's channel (channels/staff.py); "
+          "the REST pull door reads the conversation's owner from the tracker store (channels/rest_pull.py)",
           _expect_staff_route_internals),
     Patch("readiness-reads", "FailSafeTrackerStore._tracker_store, RedisLockStore.red (read)",
           "readiness asks the real tracker store and the lock store's Redis, not Rasa's fail-safe wrapper (health.py)",
