@@ -13,7 +13,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 
 WEB_STAMP := web/node_modules/.package-lock.json
 
-.PHONY: staff-user bind-wechat identity-token install train run shell interactive test test-nlu test-stories test-live test-browser test-faults test-scale scale scale-deps load browser-deps validate pytest lint clean bench bench-quick bench-metrics evidence
+.PHONY: staff-user bind-wechat identity-token install train run shell interactive test test-nlu test-stories test-live test-browser test-faults test-scale test-budget scale scale-deps load browser-deps validate pytest lint clean bench bench-ab bench-quick bench-metrics evidence
 
 install: $(STAMP) $(WEB_STAMP)
 
@@ -149,6 +149,7 @@ test: install
 	$(MAKE) test-nlu
 	$(MAKE) test-fraud
 	$(MAKE) test-stories
+	$(MAKE) test-budget
 	$(MAKE) test-live
 	$(MAKE) test-faults
 	$(MAKE) test-scale
@@ -163,6 +164,17 @@ $(BENCH_STAMP): bench/requirements.txt $(STAMP)
 
 bench: train $(BENCH_STAMP)
 	nice -n 10 $(BIN)/python bench/run_all.py
+	$(MAKE) bench-ab
+
+# Two commits side by side in one sitting (bench/ab.py): BASE (default the last release tag, else origin/main,
+# else main) against the work tree: CPU per message, msg/s, p95 and RSS as ratios. ~2 min per turn.
+bench-ab: train $(BENCH_STAMP)
+	$(BIN)/python bench/ab.py $(if $(BASE),--base $(BASE)) --rounds $${ROUNDS:-2}
+
+# The performance budget (bench/budget.py, ~40 s on its own servers, ports 5205/5255): CPU per message on a
+# small fixed load divided by a calibration workload timed in the same run, against bench/budget.json (+15 %).
+test-budget: train
+	$(BIN)/python bench/budget.py
 
 bench-quick: train $(BENCH_STAMP)
 	nice -n 10 $(BIN)/python bench/run_all.py --quick

@@ -657,6 +657,11 @@ def main() -> int:
         w(notes.read_text(encoding="utf-8").strip())
     for line in runtime_redesign_section(runtime_before_after()):
         w(line)
+    # the lean path (issue 21): the levers' before/after by hand, then the last A/B (bench/ab.py)
+    from ab import latest as ab_latest, section as ab_section
+
+    for line in ab_section(ab_latest()):
+        w(line)
     notes = ROOT / "bench" / "evidence" / "README.md"
     if notes.exists():
         w("")

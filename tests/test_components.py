@@ -132,7 +132,7 @@ def test_an_unsure_fraud_guess_counts_when_the_text_names_who_was_impersonated()
     [
         ("退款要手续费吗", [{"name": "fraud_report", "confidence": 0.8}, {"name": "charged_but_failed", "confidence": 0.5}],
          "charged_but_failed"),
-        ("领POS机还要交激活费，正常吗", [{"name": "fraud_report", "confidence": 0.9}, {"name": "ask_apply_pos", "confidence": 0.2}],
+        ("领POS机还要交激活费，正常吗", [{"name": "fraud_report", "confidence": 0.9}, {"name": "ask_apply_pos", "confidence": 0.1}],
          "nlu_fallback"),
         ("银行会打电话找我要验证码吗", [{"name": "fraud_report", "confidence": 0.7}, {"name": "ask_prevention", "confidence": 0.6}],
          "ask_prevention"),
@@ -171,7 +171,7 @@ def test_the_model_fingerprint_follows_its_folders():
 
 
 def test_a_fraud_guess_under_the_fraud_bar_is_unsure_even_above_the_fallback_threshold():
-    """0.30 < confidence < FRAUD_SURE: not a fallback any more, but still not sure enough for a scam alert."""
+    """FALLBACK_THRESHOLD < confidence < FRAUD_SURE: not a fallback any more, but still not sure enough for a scam alert."""
     from xiaoan.components.fraud_intent import FALLBACK_THRESHOLD, FRAUD_SURE, FraudPatternIntent
 
     confidence = (FALLBACK_THRESHOLD + FRAUD_SURE) / 2

@@ -44,8 +44,7 @@ def test_the_consoles_copy_of_the_events_table_is_rasas():
 # Assignments into Rasa, rasa-sdk or sys.modules: only xiaoan/runtime/patches.py and the installers it names.
 PATCHING = re.compile(r"^\s*(rasa(_sdk)?\.[\w.]+|RemoteAction\.\w+|RasaModel\.\w+|sys\.modules\[[^\]]+\])\s*=|"
                       r"sys\.modules\.setdefault\(", re.M)
-INSTALLERS = {"xiaoan/runtime/patches.py", "xiaoan/runtime/action_replies.py", "xiaoan/runtime/lean_model_load.py",
-              "xiaoan/runtime/operations.py", "xiaoan/runtime/logs.py"}
+INSTALLERS = {"xiaoan/runtime/patches.py", "xiaoan/runtime/action_replies.py", "xiaoan/runtime/operations.py", "xiaoan/runtime/logs.py"}
 
 
 def test_internals_are_changed_only_through_the_table():

@@ -34,10 +34,9 @@ from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
-from rasa.utils.tensorflow.models import RasaModel
 
 import xiaoan.runtime
-from xiaoan.runtime import lean_model_load, versions
+from xiaoan.runtime import versions
 from xiaoan.runtime.processor import XiaoanProcessor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,8 +48,6 @@ def uninstalled(monkeypatch):
     """The process as before `install()`; whatever the test installs is undone after it."""
     monkeypatch.setattr(rasa.core.agent, "MessageProcessor", MessageProcessor)
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction.__dict__["_validate_action_result"])
-    monkeypatch.setattr(RasaModel, "load", RasaModel.__dict__["load"])
-    monkeypatch.setattr(lean_model_load, "_ORIGINAL", lean_model_load._ORIGINAL)
     monkeypatch.setattr(xiaoan.runtime, "_INSTALLED", False)
     for module, name in ((rasa.core.run, "configure_app"), (rasa.utils.io, "configure_colored_logging"),
                          (rasa_sdk.utils, "configure_colored_logging")):
@@ -74,7 +71,6 @@ class RecordingInterpreter:
 def test_an_agent_built_by_rasa_after_install_admits_every_message(uninstalled, monkeypatch):
     xiaoan.runtime.install()
     assert rasa.core.agent.MessageProcessor is XiaoanProcessor
-    assert RasaModel.__dict__["load"].__func__ is lean_model_load.lean_load
 
     domain = Domain.load(str(ROOT / "domain.yml"))
     metadata = SimpleNamespace(domain=domain, assistant_id="xiaoan-runtime-test", model_id="runtime-test")

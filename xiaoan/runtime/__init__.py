@@ -10,8 +10,8 @@ What `install()` changes in Rasa, and why, is one table: `patches.PATCHES`
 (a row per replaced function, overridden private method, blocked import or
 copied schema, each with the shape of the internal it relies on, checked by
 tests/test_patches.py so an upgrade that moves one fails by name): the
-processor (ingress, busy answer, replays, paused conversations), the lean
-DIET/TED load, the reply validator built once, the health and metrics
+processor (ingress, busy answer, replays, paused conversations), the kept-alive
+action endpoint, the reply validator built once, the health and metrics
 routes, JSON logs, and ``import jax`` blocked.
 
 It refuses to start on versions it was not written against (`versions`).

@@ -5,6 +5,9 @@ The same arguments as ``rasa`` (``train``, ``run``, ``run actions``,
 changes (`xiaoan.runtime.install`) are installed for everything but the
 action server, which only gets the version check.
 
+A Rasa server (``run``) whose model runs no TensorFlow gets a stand-in for it
+(`xiaoan.runtime.no_tensorflow`: ~400 MB and seconds of start-up less).
+
 The command also decides whether `XIAOAN_LOCAL_IDENTITY` counts in this process
 (`xiaoan.identity.allow_local_identity`): in ``shell``, ``interactive`` and
 ``test`` only, never in a server that ``run`` starts, whatever its environment.
@@ -21,6 +24,10 @@ def main() -> None:
     from xiaoan.identity import allow_local_identity
 
     allow_local_identity(args[0] if args else None)
+    from xiaoan.runtime import no_tensorflow
+
+    if no_tensorflow.wanted(args):  # a Rasa server whose model runs no TensorFlow: never import it
+        no_tensorflow.install()
     install(server=args[:2] != ["run", "actions"])
     from rasa.__main__ import main as rasa_main
 

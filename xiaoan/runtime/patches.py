@@ -99,6 +99,19 @@ def _block_jax() -> None:
     sys.modules.setdefault("jax", None)  # type: ignore[arg-type]
 
 
+def _expect_tensorflow_stand_in() -> None:
+    """With the stand-in (no_tensorflow.py), Rasa's server modules still import in a fresh interpreter, and
+    TensorFlow is the stand-in there; tests/test_no_tensorflow.py checks a model predicts the same with it."""
+    import subprocess
+
+    script = ("import sys; from xiaoan.runtime import no_tensorflow as n; n.install(); "
+              "import rasa.core.agent, rasa.core.run, rasa.engine.recipes.default_recipe, rasa.core.processor; "
+              "assert n.stood_in(), 'real TensorFlow imported'")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise PatchMismatch(f"with the TensorFlow stand-in, Rasa's server no longer imports: {done.stderr[-500:]}")
+
+
 def _expect_jax_blockable() -> None:
     """TensorFlow 2.12 imports jax only for its jax2tf converter, inside a try: blocking it is harmless.
 
@@ -155,24 +168,6 @@ def _expect_configure_app() -> None:
     expect_parameters("rasa.core.run:configure_app", ["input_channels", "cors", "auth_token"])
 
 
-def _install_lean_load() -> None:
-    import xiaoan.runtime.lean_model_load as lean_model_load
-
-    lean_model_load.install()
-
-
-def _expect_lean_load() -> None:
-    from rasa.utils.tensorflow.models import RasaModel
-
-    expect_parameters("rasa.utils.tensorflow.models:RasaModel.load",
-                      ["model_file_name", "model_data_example", "predict_data_example", "finetune_mode"],
-                      unwrap=lambda f: f)
-    for name in ("batch_loss", "run_inference", "load_weights", "compile"):
-        if not hasattr(RasaModel, name):
-            raise PatchMismatch(f"RasaModel.{name} is gone")
-    expect_attributes("rasa.utils.tensorflow.data_generator:RasaBatchDataGenerator", ["__getitem__"])
-
-
 def _install_health_routes_rasa() -> None:
     import xiaoan.runtime.operations as operations
 
@@ -217,6 +212,20 @@ def _expect_processor_attributes_read() -> None:
     expect_sets("rasa.utils.endpoints:EndpointConfig.__init__", ["headers"])  # the action key rides on it
 
 
+def _expect_endpoint_session() -> None:
+    """KeepAliveEndpoint (action_session.py) relies on `request` taking its session from `self.session()` in an
+    `async with`, and on the constructor's parameters and attributes it copies."""
+    source = inspect.getsource(resolve("rasa.utils.endpoints:EndpointConfig.request"))
+    if "async with self.session() as session" not in source:
+        raise PatchMismatch("EndpointConfig.request no longer opens `async with self.session() as session`")
+    expect_parameters("rasa.utils.endpoints:EndpointConfig.__init__",
+                      ["self", "url", "params", "headers", "basic_auth", "token", "token_name", "cafile"],
+                      unwrap=lambda f: f)
+    expect_sets("rasa.utils.endpoints:EndpointConfig.__init__",
+                ["url", "params", "headers", "basic_auth", "token", "token_name", "cafile", "kwargs"])
+    expect_attributes("rasa.utils.endpoints", ["DEFAULT_REQUEST_TIMEOUT"])
+
+
 def _expect_engineio_internals() -> None:
     expect_parameters("engineio.async_server:AsyncServer._cors_headers", ["self", "environ"], unwrap=lambda f: f)
     expect_parameters("engineio.async_server:AsyncServer.handle_request", ["self"], unwrap=lambda f: f)
@@ -251,11 +260,6 @@ def _expect_lock_store_base() -> None:
                                                          "get_lock", "delete_lock"])
 
 
-def _expect_ted_prediction() -> None:
-    expect_parameters("rasa.core.policies.ted_policy:TEDPolicy.predict_action_probabilities",
-                      ["self", "tracker", "domain", "rule_only_data"], unwrap=lambda f: f)
-
-
 # The columns of Rasa's `events` table (SQLTrackerStore.SQLEvent) that the console reads without importing Rasa
 # (console/transcripts.py declares the same table) and MaskingSQLTrackerStore.save writes.
 RASA_EVENT_COLUMNS: Tuple[Tuple[str, str], ...] = (
@@ -285,15 +289,16 @@ PATCHES: Tuple[Patch, ...] = (
     Patch("health-routes-actions", "rasa_sdk.plugin:plugin_manager (attach_sanic_app_extensions)",
           "the action server's /health and /metrics through rasa-sdk's own plugin hook (operations.py)",
           _expect_action_server_hook, _install_health_routes_actions, ACTIONS),
+    Patch("no-tensorflow", "sys.meta_path (a stand-in for tensorflow and its companions; xiaoan/runtime/__main__.py)",
+          "a Rasa server whose model runs no TensorFlow never imports it: 724 → 309 MB, model load 13 → 6 s "
+          "(no_tensorflow.py; installed by `run` before Rasa is imported, so not by install())",
+          _expect_tensorflow_stand_in),
     Patch("no-jax", "sys.modules['jax']",
           "TensorFlow imports jax only for a converter Rasa never uses: ~100 MB less per server",
           _expect_jax_blockable, _block_jax),
     Patch("action-replies", "rasa.core.actions.action:RemoteAction._validate_action_result",
           "the reply schema checked by a validator built once, not rebuilt on every action call (action_replies.py)",
           _expect_action_replies, _install_action_replies),
-    Patch("lean-model-load", "rasa.utils.tensorflow.models:RasaModel.load",
-          "DIET and TED loaded without their training graphs: ~500 MB less per server (lean_model_load.py)",
-          _expect_lean_load, _install_lean_load),
     Patch("health-routes-rasa", "rasa.core.run:configure_app",
           "the Rasa server's app gets /health/live, /health/ready and /metrics (operations.py)",
           _expect_configure_app, _install_health_routes_rasa),
@@ -301,8 +306,13 @@ PATCHES: Tuple[Patch, ...] = (
           "the ingress, the busy answer, replays and paused conversations (processor.py): Rasa has no hook",
           _expect_processor, _install_processor),
     Patch("tracker-store-save", "rasa.core.tracker_store:SQLTrackerStore.save (uses _additional_events, SQLEvent)",
-          "one Core insert of masked events instead of the ORM's unit of work (tracker_store.py)",
+          "one Core insert of masked events instead of the ORM's unit of work; the last saved tracker kept in "
+          "memory while the conversation's largest event id is unchanged (tracker_store.py, tracker_cache.py)",
           _expect_tracker_store_save),
+    Patch("action-session", "rasa.utils.endpoints:EndpointConfig.session (overridden: KeepAliveEndpoint)",
+          "one kept-alive connection pool to the action server instead of a new session and TCP connection per "
+          "action call, i.e. per message (action_session.py; docs/benchmarks.md, Lean path)",
+          _expect_endpoint_session),
     Patch("processor-reads", "rasa.core.processor:MessageProcessor._send_bot_messages",
           "the busy answer and replays send stored bot messages the way Rasa does (processor.py, busy.py)",
           _expect_processor_attributes_read),
@@ -323,9 +333,6 @@ PATCHES: Tuple[Patch, ...] = (
     Patch("lock-store", "rasa.core.lock_store:LockStore (subclassed: RedisTicketLockStore)",
           "Rasa's Redis lock store is not atomic across servers (Rasa issue 9213; lock_store.py)",
           _expect_lock_store_base),
-    Patch("cached-ted", "rasa.core.policies.ted_policy:TEDPolicy.predict_action_probabilities (wrapped)",
-          "a prediction per dialogue state is cached (xiaoan/components/cached_ted.py)",
-          _expect_ted_prediction),
     Patch("events-table-copy", "rasa.core.tracker_store:SQLTrackerStore.SQLEvent (copied in console/transcripts.py)",
           "the console reads transcripts without importing Rasa",
           lambda: expect_event_columns(RASA_EVENT_COLUMNS)),

@@ -30,20 +30,24 @@ Rasa offers no hook for any of them, so `xiaoan.runtime.install()` makes the
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.core.actions.action import Action, ActionListen
+from rasa.core.actions.action import Action, ActionListen, action_for_name_or_text
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.nlg import NaturalLanguageGenerator
 from rasa.core.policies.policy import PolicyPrediction
 from rasa.core.processor import MessageProcessor
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.constants import ACTION_EXTRACT_SLOTS, ACTION_LISTEN_NAME
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 import xiaoan.runtime.action_key as action_key
 import xiaoan.runtime.limits as limits
 import xiaoan.runtime.metrics as metrics
+from xiaoan.runtime.action_session import KeepAliveEndpoint
+from xiaoan.runtime.slot_extraction import domain_without_validation, latest_parse
+from xiaoan.slot_validation import needs_validation
 from xiaoan.runtime.busy import BUSY_POLICY, GuardedAction, talks_to_action_server
 from xiaoan.identity.parties import may_read_back, owner_of, subject_of
 from xiaoan.runtime.ingress import admit, note_reads_back
@@ -58,6 +62,8 @@ class XiaoanProcessor(MessageProcessor):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         action_key.carry_key(self.action_endpoint)  # the action server serves only calls that carry the key
+        if os.environ.get("XIAOAN_ACTION_KEEPALIVE", "1") != "0":  # 0: Rasa's session per call (the A/B's "off")
+            self.action_endpoint = KeepAliveEndpoint.of(self.action_endpoint)  # one connection pool, not one per call
         # a tracker loaded for the replay check, handed to Rasa's own load of the same message
         self._loaded: Dict[Text, DialogueStateTracker] = {}
 
@@ -123,10 +129,19 @@ class XiaoanProcessor(MessageProcessor):
         self, output_channel: OutputChannel, tracker: DialogueStateTracker
     ) -> DialogueStateTracker:
         """Nothing runs for a conversation a person holds (paused): Rasa would still extract slots and
-        let ``action_validate_slot_mappings`` speak; the user's message is only stored (the console shows it)."""
+        let ``action_validate_slot_mappings`` speak; the user's message is only stored (the console shows it).
+
+        A message that gives ``action_validate_slot_mappings`` nothing to do (`xiaoan.slot_validation`) has its
+        slots extracted as Rasa does, without the round trip to the action server."""
         if not self._should_handle_message(tracker):
             return tracker
-        return await super().run_action_extract_slots(output_channel, tracker)
+        if os.environ.get("XIAOAN_VALIDATE_EVERY_MESSAGE") == "1" or needs_validation(latest_parse(tracker),
+                                                                                       tracker.get_slot):
+            return await super().run_action_extract_slots(output_channel, tracker)
+        action = action_for_name_or_text(ACTION_EXTRACT_SLOTS, self.domain, self.action_endpoint)
+        events = await action.run(output_channel, self.nlg, tracker, domain_without_validation(self.domain))
+        tracker.update_with_events(events, self.domain)
+        return tracker
 
     def _has_session_expired(self, tracker: DialogueStateTracker) -> bool:
         """A conversation a person holds never expires: a new session would reset the tracker, un-pause
