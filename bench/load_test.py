@@ -163,7 +163,10 @@ def verify_events(conversation: Conversation, events: List[Dict[str, Any]]) -> L
         )
     bounds = user_positions + [len(events)]
     for n, start in enumerate(user_positions):
-        bot = [str(e.get("text") or "") for e in events[start + 1 : bounds[n + 1]] if e.get("event") == "bot"]
+        # One stored reply is as many messages as it has paragraphs: Rasa's output channels send each part
+        # between blank lines ("\n\n") as a message of its own (an answer, then its steps).
+        bot = [part for e in events[start + 1 : bounds[n + 1]] if e.get("event") == "bot"
+               for part in (str(e.get("text") or "").strip().split("\n\n") if e.get("text") else [""])]
         if not bot:
             problems.append(f"no bot reply after user message {n + 1} ({events[start].get('text')!r})")
         elif n < len(conversation.replies) and not problems and bot != conversation.replies[n]:
