@@ -114,13 +114,17 @@ def sample(page: str, name: str, **labels: str) -> float:
 
 
 def turns(events: List[Dict]) -> List[List[str]]:
-    """[user text, bot events after it …] per user message, in stored order."""
+    """[user text, bot messages after it …] per user message, in stored order.
+
+    A stored bot event is as many messages as it has paragraphs: Rasa's output channels send each part
+    between blank lines ("\n\n") on its own (an answer, then its steps)."""
     grouped: List[List[str]] = []
     for event in events:
         if event.get("event") == "user":
             grouped.append([event.get("text") or ""])
         elif event.get("event") == "bot" and grouped:
-            grouped[-1].append(event.get("text") or "")
+            text = event.get("text") or ""
+            grouped[-1].extend(text.strip().split("\n\n") if text else [""])
     return grouped
 
 
