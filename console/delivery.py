@@ -13,6 +13,7 @@ from typing import Any, Dict, Optional
 
 import aiohttp
 
+from console.periodic import every
 from xiaoan.handover.messages import StaffMessages
 from xiaoan.handover.queue import Handover
 
@@ -67,7 +68,7 @@ class Delivery:
         self._retrier: Optional["asyncio.Task[None]"] = None
 
     def start(self) -> None:
-        self._retrier = asyncio.create_task(self.retry_loop())
+        self._retrier = every(RETRY_EVERY_S, self.resend_undelivered, "retrying undelivered staff messages")
 
     async def stop(self) -> None:
         if self._retrier is not None:
@@ -103,18 +104,11 @@ class Delivery:
                                pause=kind in ("staff", "joined"), resume=kind in RESUMING,
                                channel=message["channel"])
 
-    async def retry_loop(self) -> None:
-        """Messages no Rasa server took (it was restarting) are sent again until one does."""
-        while True:
-            await asyncio.sleep(RETRY_EVERY_S)
-            try:
-                for message in await asyncio.to_thread(self.store.undelivered, 0.0, ("not_delivered",), time.time() - RETRY_FOR_S):
-                    if (message.get("detail") or "") != "rasa_unreachable":
-                        continue
-                    outcome = await self.resend(message)
-                    if outcome["status"] == "not_delivered":
-                        break  # still no server: try again later
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the store is down: next round
-                logger.exception("retrying undelivered staff messages failed")
+    async def resend_undelivered(self) -> None:
+        """Messages no Rasa server took (it was restarting) are sent again until one does (every RETRY_EVERY_S)."""
+        for message in await asyncio.to_thread(self.store.undelivered, 0.0, ("not_delivered",), time.time() - RETRY_FOR_S):
+            if (message.get("detail") or "") != "rasa_unreachable":
+                continue
+            outcome = await self.resend(message)
+            if outcome["status"] == "not_delivered":
+                break  # still no server: try again later

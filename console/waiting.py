@@ -14,6 +14,7 @@ from typing import List, Optional
 
 from channels.staff_notices import wait_notice_text
 from console.delivery import Delivery
+from console.periodic import every
 from xiaoan import clock
 from xiaoan.handover import duty
 from xiaoan.handover.store import HandoverStore
@@ -33,7 +34,7 @@ class WaitingRule:
         self._task: Optional["asyncio.Task[None]"] = None
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.loop())
+        self._task = every(CHECK_EVERY_S, self.check, "the waiting rule's round")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -53,13 +54,3 @@ class WaitingRule:
             logger.info("waiting rule: %s told %s (%s)", entry.conversation_id, kind, outcome.get("status"))
             told.append(entry.conversation_id)
         return told
-
-    async def loop(self) -> None:
-        while True:
-            await asyncio.sleep(CHECK_EVERY_S)
-            try:
-                await self.check()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the store or a server is down: next round
-                logger.exception("the waiting rule's round failed")

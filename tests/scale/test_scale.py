@@ -446,21 +446,19 @@ def test_prometheus_scrapes_every_server_with_the_shipped_configuration(stack: S
         prometheus.wait(30)
 
 
-def test_a_staff_reply_reaches_the_user_whichever_server_holds_the_conversation(stack: ScaleStack) -> None:
-    """Hand-over over 2 servers: the chat page's socket sits on one server, the staff reply is written on the
-    other (socket.io rooms shared through Redis); the pause holds for REST on both (PostgreSQL tracker)."""
-    import asyncio
+def staffed_servers(stack: ScaleStack) -> tuple:
+    """(store, member, first, second, act): both Rasa servers ready, `member` on duty in the shared hand-over
+    store, and `act(server, body)`, a staff action (the console's call) on either server."""
     import urllib.request
 
-    from ops.scale import CONSOLE_PORT, postgres_url
-    from tests.clients import WebchatClient
+    from ops.scale import postgres_url
     from xiaoan.handover.store import HandoverStore
 
     for port in RASA_PORTS:
         assert wait_for(lambda: ready(port), 180, 1), f"Rasa :{port} not ready"
     store = HandoverStore(postgres_url())
     member = store.create_staff(f"scale-{uuid.uuid4().hex[:6]}", "agent", "scale-test-password")
-    store.open_session(member)  # someone on duty
+    store.open_session(member)
     first, second = (f"http://127.0.0.1:{port}" for port in RASA_PORTS)
 
     def act(base: str, body: Dict[str, Any]) -> Dict[str, Any]:
@@ -468,6 +466,19 @@ def test_a_staff_reply_reaches_the_user_whichever_server_holds_the_conversation(
                                          {"Content-Type": "application/json", "Authorization": f"Bearer {stack.auth_token}"})
         with urllib.request.urlopen(request, timeout=30) as answer:
             return json.loads(answer.read())
+
+    return store, member, first, second, act
+
+
+def test_a_staff_reply_reaches_the_user_whichever_server_holds_the_conversation(stack: ScaleStack) -> None:
+    """Hand-over over 2 servers: the chat page's socket sits on one server, the staff reply is written on the
+    other (socket.io rooms shared through Redis); the pause holds for REST on both (PostgreSQL tracker)."""
+    import asyncio
+
+    from ops.scale import CONSOLE_PORT
+    from tests.clients import WebchatClient
+
+    store, member, first, second, act = staffed_servers(stack)
 
     async def socket_user() -> None:
         client = WebchatClient()
@@ -506,24 +517,10 @@ def test_a_reply_written_while_the_page_is_closed_reaches_it_on_the_other_server
     not emitted into an empty room (the servers share who is present, ho_presence) but waits; the page
     reconnects to that other server and gets it, once."""
     import asyncio
-    import urllib.request
 
-    from ops.scale import postgres_url
     from tests.clients import WebchatClient
-    from xiaoan.handover.store import HandoverStore
 
-    for port in RASA_PORTS:
-        assert wait_for(lambda: ready(port), 180, 1), f"Rasa :{port} not ready"
-    store = HandoverStore(postgres_url())
-    member = store.create_staff(f"scale-{uuid.uuid4().hex[:6]}", "agent", "scale-test-password")
-    store.open_session(member)
-    first, second = (f"http://127.0.0.1:{port}" for port in RASA_PORTS)
-
-    def act(base: str, body: Dict[str, Any]) -> Dict[str, Any]:
-        request = urllib.request.Request(f"{base}/webhooks/staff/act", json.dumps(body).encode(),
-                                         {"Content-Type": "application/json", "Authorization": f"Bearer {stack.auth_token}"})
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return json.loads(answer.read())
+    store, member, first, second, act = staffed_servers(stack)
 
     async def page() -> None:
         client = WebchatClient()
